@@ -1,0 +1,88 @@
+"""The Redis key schema: the only contract between the vision sidecar and the bot.
+
+Every key name is built here and nowhere else. `docs/redis-schema.md` describes the same schema
+for people; change both together.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Tuple
+
+PREFIX = "emotical:"
+
+#: Session and shopper ids: letters, digits, `_`, `-`, `.`, `:` (Rasa sender ids such as
+#: socket.io sids fit), 1..128 characters.
+_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+#: Time to live of session keys (seconds); refreshed on every write.
+SESSION_TTL_S = 7 * 24 * 3600
+#: Approximate cap of the per-session history stream (XADD MAXLEN ~).
+HISTORY_MAXLEN = 20_000
+CHAT_MAXLEN = 5_000
+
+#: Fields of the `session:{sid}:emotion` hash besides one probability per label.
+EMOTION_FIELDS: Tuple[str, ...] = ("dominant", "valence", "arousal", "score", "face_present", "ts")
+
+
+class InvalidIdError(ValueError):
+    """A session or shopper id that may not be used in a key."""
+
+
+def validate_id(value: object, kind: str = "session") -> str:
+    """Return `value` if it is a well-formed id, else raise InvalidIdError naming `kind`."""
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise InvalidIdError(
+            f"invalid {kind} id {value!r}: use 1-128 characters from A-Z a-z 0-9 _ . : -"
+        )
+    return value
+
+
+def session_emotion(sid: str) -> str:
+    """Hash: latest smoothed emotion state of a session (sidecar writes, actions read)."""
+    return f"{PREFIX}session:{validate_id(sid)}:emotion"
+
+
+def session_history(sid: str) -> str:
+    """Stream: every processed frame's state, capped at HISTORY_MAXLEN."""
+    return f"{PREFIX}session:{validate_id(sid)}:history"
+
+
+def session_chat(sid: str) -> str:
+    """Stream: sentiment of each shopper message in the session (actions write)."""
+    return f"{PREFIX}session:{validate_id(sid)}:chat"
+
+
+def session_meta(sid: str) -> str:
+    """Hash: shopper_id, product_id and start time of a session (actions write)."""
+    return f"{PREFIX}session:{validate_id(sid)}:meta"
+
+
+def session_keys(sid: str) -> Tuple[str, ...]:
+    """Every key a session owns, for reports and deletion."""
+    return (session_emotion(sid), session_history(sid), session_chat(sid), session_meta(sid))
+
+
+def shopper_tags(uid: str) -> str:
+    """Hash: tag → weight in [-1, 1]. No TTL: lasts until the shopper deletes it."""
+    return f"{PREFIX}shopper:{validate_id(uid, 'shopper')}:tags"
+
+
+def shopper_tag_counts(uid: str) -> str:
+    """Hash: tag → number of observations (how much the profile knows about the tag)."""
+    return f"{PREFIX}shopper:{validate_id(uid, 'shopper')}:tagcounts"
+
+
+def shopper_seen(uid: str) -> str:
+    """Set: product ids already shown to the shopper."""
+    return f"{PREFIX}shopper:{validate_id(uid, 'shopper')}:seen"
+
+
+def shopper_sessions(uid: str) -> str:
+    """Set: session ids of the shopper, so their data can be found and deleted."""
+    return f"{PREFIX}shopper:{validate_id(uid, 'shopper')}:sessions"
+
+
+def shopper_keys(uid: str) -> Tuple[str, ...]:
+    """Every key a shopper profile owns (sessions listed in shopper_sessions come on top)."""
+    return (shopper_tags(uid), shopper_tag_counts(uid), shopper_seen(uid), shopper_sessions(uid))

