@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Browser side of the shop page: vendor the npm libraries the widget uses (socket.io-client,
+# Chart.js) into vision_sidecar/static/vendor/ (git-ignored, served at /static/vendor/), and make
+# sure Debian's chromium exists for `make test-browser`. Idempotent: a second run only compares
+# stamps. Env: ROOT (repo root). EMOTICAL_SKIP_CHROMIUM=1 skips the chromium check.
+set -euo pipefail
+ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+WEB="$ROOT/web"
+VENDOR="$ROOT/vision_sidecar/static/vendor"
+
+say() { printf '\033[1msetup(browser):\033[0m %s\n' "$*"; }
+die() { printf '\033[31msetup(browser): %s\033[0m\n' "$*" >&2; exit 1; }
+
+command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js 18+ (apt-get install -y nodejs npm)"
+
+# 1. npm packages, exactly as locked.
+want=$(cat "$WEB/package.json" "$WEB/package-lock.json" | sha256sum | cut -c1-16)
+stamp="$WEB/node_modules/.emotical-stamp"
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+  say "npm packages up to date"
+else
+  say "npm ci in web/"
+  (cd "$WEB" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $WEB"
+  echo "$want" > "$stamp"
+fi
+
+# 2. Copy the browser builds the page loads.
+mkdir -p "$VENDOR"
+copy() {  # copy SRC NAME: only when the content differs
+  local src="$WEB/node_modules/$1" dst="$VENDOR/$2"
+  [[ -f "$src" ]] || die "missing $src after npm ci"
+  cmp -s "$src" "$dst" 2>/dev/null || cp "$src" "$dst"
+}
+copy socket.io-client/dist/socket.io.min.js socket.io.min.js
+copy chart.js/dist/chart.umd.min.js chart.umd.min.js
+say "vendored libraries in $VENDOR"
+
+# 3. Chromium for the Playwright browser tests (Playwright's own browser download cannot work here).
+if [[ "${EMOTICAL_SKIP_CHROMIUM:-0}" == 1 ]]; then
+  say "chromium check skipped (EMOTICAL_SKIP_CHROMIUM=1)"
+elif [[ -x /usr/bin/chromium ]]; then
+  say "chromium present ($(/usr/bin/chromium --version 2>/dev/null | head -1))"
+else
+  command -v apt-get >/dev/null 2>&1 \
+    || die "/usr/bin/chromium missing and no apt-get: install Chromium and link it at /usr/bin/chromium"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  say "installing Debian's chromium (about 30 s)"
+  $SUDO apt-get update -qq || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null \
+    || die "apt-get install chromium failed"
+  [[ -x /usr/bin/chromium ]] || die "chromium installed but /usr/bin/chromium is missing"
+fi
