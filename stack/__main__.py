@@ -1,0 +1,141 @@
+"""`python -m stack demo` (make demo) and `python -m stack shell` (make shell).
+
+demo: start Redis (embedded unless REDIS_URL is set), the action server, Rasa and the vision
+sidecar; wait for their health checks; print the addresses; stop all on Ctrl-C or SIGTERM.
+shell: `rasa shell` against the running demo's action server and Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from stack.fingerprint import model_path
+from stack.processes import Stack, base_env, bot_python, redis_env
+from stack.redis_server import ROOT, free_port
+
+STATE = ROOT / "var" / "run" / "stack.json"
+LOG_DIR = ROOT / "var" / "log"
+
+
+def _port(var: str, default: int) -> int:
+    raw = os.environ.get(var, str(default))
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SystemExit(f"{var}={raw!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise SystemExit(f"{var}={port} is out of range 1..65535")
+    return port
+
+
+def _free_or_next(var: str, default: int) -> int:
+    """The configured port, or (only when it was not configured and is busy) a free one."""
+    port = _port(var, default)
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            pass
+    if var in os.environ:
+        raise SystemExit(f"{var}={port}: that port is already in use")
+    other = free_port()
+    print(f"demo: port {port} is busy; using {other} (set {var} to choose)")
+    return other
+
+
+def demo() -> int:
+    model = model_path()
+    if not model.exists():
+        print(f"demo: no trained model {model.name}; run `make train` (make demo does)",
+              file=sys.stderr)
+        return 1
+    redis_url = os.environ.get("REDIS_URL") or None
+    stack = Stack(
+        model=model, log_dir=LOG_DIR, redis_url=redis_url, redis_dir=ROOT / "var" / "redis",
+        redis_port=0 if redis_url else _free_or_next("EMOTICAL_REDIS_PORT", 6379),
+        rasa_port=_free_or_next("EMOTICAL_RASA_PORT", 5005),
+        actions_port=_free_or_next("EMOTICAL_ACTIONS_PORT", 5055),
+        sidecar_port=_free_or_next("EMOTICAL_SIDECAR_PORT", 8765),
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"demo: starting Redis, action server, Rasa ({model.name}) and the sidecar; "
+          f"logs in {LOG_DIR.relative_to(ROOT)}/")
+    try:
+        stack.start()
+    except RuntimeError as exc:
+        print(f"demo: could not start the stack:\n{exc}", file=sys.stderr)
+        return 1
+    stack.write_state(STATE)
+    info = stack.describe()
+    print("\n  eMotical is running")
+    print(f"  shop page (open this):  {info.get('shop', '-')}")
+    print(f"  Rasa (REST, socket.io): {info['rasa']}")
+    print(f"  action server:          {info['actions']}")
+    print(f"  Redis:                  {info['redis']}")
+    print("  Ctrl-C stops everything.\n", flush=True)
+    try:
+        while not stop.wait(1.0):
+            for service in stack.services:
+                if service.proc is not None and service.proc.poll() is not None:
+                    print(f"demo: {service.name} exited ({service.proc.returncode}); stopping.\n"
+                          f"{service.log_tail()}", file=sys.stderr)
+                    stop.set()
+    finally:
+        print("demo: stopping...", flush=True)
+        stack.stop()
+        STATE.unlink(missing_ok=True)
+        print("demo: stopped; Redis data flushed to var/redis/")
+    return 0
+
+
+def shell(session: str) -> int:
+    model = model_path()
+    if not model.exists():
+        print("shell: no trained model; run `make train`", file=sys.stderr)
+        return 1
+    if STATE.exists():
+        info = json.loads(STATE.read_text())
+        redis_url, actions_url = info["redis"], info["actions"]
+    else:
+        redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        actions_url = f"http://127.0.0.1:{_port('EMOTICAL_ACTIONS_PORT', 5055)}/webhook"
+        print("shell: no running `make demo` found; using REDIS_URL and the default action "
+              "server address")
+    print(f"shell: conversation id {session!r}: stream a camera or video into the same "
+          f"session with\n  .venv/vision/bin/python -m vision_sidecar.stream --source 0 "
+          f"--session {session}")
+    env = base_env({**redis_env(redis_url), "EMOTICAL_ACTIONS_URL": actions_url})
+    cmd = [bot_python(), "-m", "rasa", "shell", "--model", str(model), "--endpoints",
+           "endpoints.yml", "--conversation-id", session, "--port", str(free_port())]
+    return subprocess.call(cmd, cwd=ROOT, env=env)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="run the whole product until Ctrl-C")
+    p_shell = sub.add_parser("shell", help="rasa shell against the running demo")
+    p_shell.add_argument("--session", default=os.environ.get("EMOTICAL_SESSION", "dev-shell"))
+    args = parser.parse_args()
+    if args.command == "demo":
+        return demo()
+    return shell(args.session)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

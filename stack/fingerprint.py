@@ -1,0 +1,62 @@
+"""Content hash of everything a trained model depends on: which model file to train or reuse."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterable, List
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: What a trained model depends on (bot/components.py and bot/sentiment.py run inside it).
+MODEL_INPUTS = (
+    "config.yml",
+    "domain.yml",
+    "data",
+    "bot/components.py",
+    "bot/sentiment.py",
+    "requirements/bot.lock",
+)
+_SKIP_PARTS = {"__pycache__", "catalog"}
+
+
+def _files(paths: Iterable[str]) -> List[Path]:
+    out: List[Path] = []
+    for rel in paths:
+        p = ROOT / rel
+        if p.is_file():
+            out.append(p)
+        elif p.is_dir():
+            out.extend(
+                f for f in p.rglob("*")
+                if f.is_file() and not _SKIP_PARTS.intersection(f.relative_to(ROOT).parts)
+                and f.suffix in {".yml", ".yaml", ".py", ".json", ".txt", ".lock"}
+            )
+    return sorted(out)
+
+
+def model_fingerprint() -> str:
+    """16 hex digits over the names and contents of MODEL_INPUTS."""
+    h = hashlib.sha256()
+    for f in _files(MODEL_INPUTS):
+        h.update(str(f.relative_to(ROOT)).encode())
+        h.update(b"\0")
+        h.update(f.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def models_dir() -> Path:
+    return ROOT / "models"
+
+
+def cache_dir() -> Path:
+    """Trained models shared across clones on this machine ($EMOTICAL_CACHE_DIR/models)."""
+    base = os.environ.get("EMOTICAL_CACHE_DIR") or str(Path.home() / ".cache" / "emotical")
+    return Path(base) / "models"
+
+
+def model_path() -> Path:
+    """Where the model for the current inputs lives (it may not be trained yet)."""
+    return models_dir() / f"emotical-{model_fingerprint()}.tar.gz"

@@ -1,0 +1,264 @@
+"""The product's processes: how each is started, checked for health and stopped.
+
+Used by `make demo` (python -m stack demo), `make shell`, benchmarks and end-to-end tests, so
+all of them start Rasa, the action server and the sidecar the same way. Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+from urllib.parse import urlparse
+
+from stack.redis_server import ROOT, RedisServer, free_port
+
+log = logging.getLogger("emotical.stack")
+
+
+def bot_python() -> str:
+    """Interpreter of the bot environment ($EMOTICAL_BOT_PYTHON or .venv/bot)."""
+    return os.environ.get("EMOTICAL_BOT_PYTHON") or str(ROOT / ".venv" / "bot" / "bin" / "python")
+
+
+def vision_python() -> str:
+    """Interpreter of the vision environment ($EMOTICAL_VISION_PYTHON or .venv/vision)."""
+    return os.environ.get("EMOTICAL_VISION_PYTHON") or str(
+        ROOT / ".venv" / "vision" / "bin" / "python"
+    )
+
+
+def redis_env(redis_url: str) -> Dict[str, str]:
+    """The EMOTICAL_REDIS_* variables that endpoints.yml reads, derived from a redis:// URL."""
+    u = urlparse(redis_url)
+    if u.scheme not in {"redis", "rediss"}:
+        raise ValueError(f"REDIS_URL must start with redis:// (got {redis_url!r})")
+    db = (u.path or "/0").lstrip("/") or "0"
+    return {
+        "REDIS_URL": redis_url,
+        "EMOTICAL_REDIS_HOST": u.hostname or "127.0.0.1",
+        "EMOTICAL_REDIS_PORT": str(u.port or 6379),
+        "EMOTICAL_REDIS_DB": db,
+        "EMOTICAL_REDIS_PASSWORD": u.password or "",
+    }
+
+
+def base_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """Environment for a child: project on PYTHONPATH, Rasa/TensorFlow quiet, no telemetry."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    env.setdefault("PYTHONWARNINGS", "ignore")
+    env.setdefault("NLTK_DATA", str(ROOT / "var" / "nltk_data"))
+    if extra:
+        env.update(extra)
+    return env
+
+
+def http_ok(url: str, timeout: float = 1.0) -> bool:
+    """True when GET url answers 2xx."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return 200 <= resp.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+@dataclass
+class Service:
+    """One child process with a health URL; its own process group, so stop() leaves no orphan."""
+
+    name: str
+    cmd: List[str]
+    health_url: str
+    env: Dict[str, str] = field(default_factory=base_env)
+    log_file: Optional[Path] = None
+    proc: Optional[subprocess.Popen] = None
+
+    def start(self) -> "Service":
+        out = subprocess.DEVNULL
+        if self.log_file is not None:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_file, "ab")  # noqa: SIM115 - lives as long as the child
+        self.proc = subprocess.Popen(
+            self.cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        log.info("started %s (pid %s): %s", self.name, self.proc.pid, " ".join(self.cmd))
+        return self
+
+    def wait_healthy(self, timeout: float) -> None:
+        """Wait until the health URL answers; raise with the log's tail if the child dies."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with code {self.proc.returncode}.\n{self.log_tail()}"
+                )
+            if http_ok(self.health_url):
+                return
+            time.sleep(0.25)
+        raise RuntimeError(
+            f"{self.name} did not answer {self.health_url} within {timeout:.0f} s.\n"
+            f"{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 30) -> str:
+        if self.log_file is None or not self.log_file.exists():
+            return "(no log)"
+        text = self.log_file.read_text(errors="replace").splitlines()[-lines:]
+        return f"last lines of {self.log_file}:\n" + "\n".join(text)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM the process group, then SIGKILL whatever is left after `timeout`."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        log.info("stopped %s", self.name)
+
+
+def action_server(port: int, redis_url: str, log_dir: Path, extra_env: Optional[Dict[str, str]] = None) -> Service:
+    """`rasa run actions` equivalent (rasa_sdk's own entry point) serving actions/."""
+    return Service(
+        name="action server",
+        cmd=[bot_python(), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        health_url=f"http://127.0.0.1:{port}/health",
+        env=base_env({**redis_env(redis_url), **(extra_env or {})}),
+        log_file=log_dir / "actions.log",
+    )
+
+
+def rasa_server(
+    port: int, model: Path, redis_url: str, actions_url: str, log_dir: Path,
+    cors: str = "*", extra_env: Optional[Dict[str, str]] = None,
+) -> Service:
+    """`rasa run` with the HTTP API, the rest and socketio channels and Redis stores."""
+    return Service(
+        name="rasa",
+        cmd=[
+            bot_python(), "-m", "rasa", "run", "--enable-api", "--cors", cors,
+            "--port", str(port), "--model", str(model), "--endpoints", "endpoints.yml",
+            "--credentials", "credentials.yml", "--log-file", str(log_dir / "rasa-debug.log"),
+        ],
+        health_url=f"http://127.0.0.1:{port}/status",
+        env=base_env({**redis_env(redis_url), "EMOTICAL_ACTIONS_URL": actions_url,
+                      **(extra_env or {})}),
+        log_file=log_dir / "rasa.log",
+    )
+
+
+def sidecar(port: int, redis_url: str, rasa_url: str, log_dir: Path, extra_env: Optional[Dict[str, str]] = None) -> Service:
+    """The vision sidecar (vision environment)."""
+    return Service(
+        name="vision sidecar",
+        cmd=[vision_python(), "-m", "vision_sidecar"],
+        health_url=f"http://127.0.0.1:{port}/healthz",
+        env=base_env({**redis_env(redis_url), "EMOTICAL_SIDECAR_PORT": str(port),
+                      "EMOTICAL_RASA_URL": rasa_url, **(extra_env or {})}),
+        log_file=log_dir / "sidecar.log",
+    )
+
+
+@dataclass
+class Stack:
+    """Redis (embedded unless REDIS_URL is given), Rasa, the action server and the sidecar.
+
+    Ports default to free ones (tests); `make demo` passes the documented defaults.
+    """
+
+    model: Path
+    log_dir: Path
+    redis_url: Optional[str] = None
+    redis_dir: Optional[Path] = None
+    redis_port: int = 0
+    rasa_port: int = 0
+    actions_port: int = 0
+    sidecar_port: int = 0
+    with_sidecar: bool = True
+    extra_env: Dict[str, str] = field(default_factory=dict)
+    redis: Optional[RedisServer] = None
+    services: List[Service] = field(default_factory=list)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}/webhook"
+
+    @property
+    def sidecar_url(self) -> str:
+        return f"http://127.0.0.1:{self.sidecar_port}"
+
+    def start(self, timeout: float = 180.0) -> "Stack":
+        """Start everything and wait for every health check; on failure stop what started."""
+        try:
+            if not self.redis_url:
+                self.redis = RedisServer(
+                    data_dir=self.redis_dir or (self.log_dir / "redis"), port=self.redis_port,
+                    log_file=self.log_dir / "redis.log",
+                ).start()
+                self.redis_url = self.redis.url
+            self.rasa_port = self.rasa_port or free_port()
+            self.actions_port = self.actions_port or free_port()
+            self.services = [
+                action_server(self.actions_port, self.redis_url, self.log_dir, self.extra_env),
+                rasa_server(self.rasa_port, self.model, self.redis_url, self.actions_url,
+                            self.log_dir, extra_env=self.extra_env),
+            ]
+            if self.with_sidecar:
+                self.sidecar_port = self.sidecar_port or free_port()
+                self.services.append(sidecar(self.sidecar_port, self.redis_url, self.rasa_url,
+                                             self.log_dir, self.extra_env))
+            for service in self.services:
+                service.start()
+            for service in self.services:
+                service.wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the services in reverse order, then Redis (which flushes its AOF)."""
+        for service in reversed(self.services):
+            service.stop()
+        if self.redis is not None:
+            self.redis.stop()
+
+    def describe(self) -> Dict[str, str]:
+        info = {"redis": self.redis_url or "", "rasa": self.rasa_url,
+                "actions": self.actions_url}
+        if self.with_sidecar:
+            info["shop"] = self.sidecar_url + "/"
+        return info
+
+    def write_state(self, path: Path) -> None:
+        """Record the running addresses (for `make shell` and scripts)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.describe(), indent=2))
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
