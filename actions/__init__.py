@@ -1,0 +1,5 @@
+"""eMotical's custom actions, served by rasa-sdk (`rasa run actions --actions actions`).
+
+Logic lives in plain modules (catalog, fusion, profiles, wordnet_tags, ranking, report, store);
+the `*_actions` modules hold the small Action classes that use them.
+"""

@@ -1,0 +1,38 @@
+"""The base of every eMotical action: the shared runtime, built (and validated) at server start."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from .runtime import Runtime, get_runtime
+
+
+class EmotionAction(Action, ABC):
+    """An action with access to settings, catalog, Redis store and WordNet relater.
+
+    Abstract, so rasa-sdk registers only the concrete subclasses.
+    """
+
+    def __init__(self) -> None:
+        self.rt: Runtime = get_runtime()
+
+    @abstractmethod
+    def name(self) -> str:
+        """The action's name in domain.yml."""
+
+    @abstractmethod
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """Run the conversation step."""
+
+    @staticmethod
+    def say(dispatcher: CollectingDispatcher, message: Dict[str, Any] | None) -> bool:
+        """Send a rendered response (text and buttons); False when there is nothing to say."""
+        if not message or not message.get("text"):
+            return False
+        dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [])
+        return True

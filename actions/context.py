@@ -1,0 +1,110 @@
+"""What an action needs to know from the tracker: whose session, which product, what was said.
+
+The widget sends `{session_id, shopper_id, product_id}` as message metadata. Rasa stores it on the
+`user` event, not in `latest_message`, so it is read from the last user event; both ids fall back
+to the sender id. Ids that do not fit the Redis schema fall back too (and are logged).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional
+
+from rasa_sdk import Tracker
+
+from emotical_shared.redis_schema import InvalidIdError, validate_id
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """Who is talking and about what, for the current user turn."""
+
+    session_id: str
+    shopper_id: str
+    product_id: Optional[str]
+    message_id: str
+    intent: Optional[str]
+    sentiment: Optional[Dict[str, Any]]
+    entities: List[Dict[str, Any]]
+    timestamp: float
+
+
+def last_user_event(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The newest `user` event, or None before the first message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event
+    return None
+
+
+def events_this_session(tracker: Tracker) -> List[Dict[str, Any]]:
+    """Events since the last `session_started` (all events when there is none)."""
+    events = list(tracker.events)
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].get("event") == "session_started":
+            return events[i + 1:]
+    return events
+
+
+def _valid(value: Any, kind: str, fallback: str) -> str:
+    if value in (None, ""):
+        return fallback
+    try:
+        return validate_id(str(value), kind)
+    except InvalidIdError as exc:
+        logger.warning("sender=%s ignoring metadata: %s", fallback, exc)
+        return fallback
+
+
+def turn_context(tracker: Tracker) -> TurnContext:
+    """Read the current turn's ids, intent, sentiment and entities from the tracker."""
+    event = last_user_event(tracker) or {}
+    metadata: Mapping[str, Any] = event.get("metadata") or {}
+    parse: Mapping[str, Any] = event.get("parse_data") or tracker.latest_message or {}
+    sender = tracker.sender_id
+    try:
+        validate_id(sender, "sender")
+    except InvalidIdError:
+        sender = "invalid-sender"
+    product = metadata.get("product_id") or tracker.get_slot("product_id")
+    intent = (parse.get("intent") or {}).get("name")
+    sentiment = parse.get("sentiment")
+    return TurnContext(
+        session_id=_valid(metadata.get("session_id"), "session", sender),
+        shopper_id=_valid(metadata.get("shopper_id"), "shopper", sender),
+        product_id=str(product) if product else None,
+        message_id=str(event.get("message_id") or parse.get("message_id") or event.get("timestamp", "")),
+        intent=intent,
+        sentiment=sentiment if isinstance(sentiment, dict) else None,
+        entities=list(parse.get("entities") or []),
+        timestamp=float(event.get("timestamp") or 0.0),
+    )
+
+
+def entity_values(ctx: TurnContext, name: str) -> List[str]:
+    """Values of one entity type in the current message, in order, without duplicates."""
+    out: List[str] = []
+    for ent in ctx.entities:
+        if ent.get("entity") == name and isinstance(ent.get("value"), str):
+            value = ent["value"].strip().lower()
+            if value and value not in out:
+                out.append(value)
+    return out
+
+
+def slot_set_since_last_user(tracker: Tracker, slot: str) -> bool:
+    """Whether `slot` was set after the latest user message (this turn)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "slot" and event.get("name") == slot:
+            return True
+    return False
+
+
+def bot_texts_this_session(tracker: Tracker) -> List[str]:
+    """Texts the bot said since the session started (to avoid repeating a line)."""
+    return [e.get("text") or "" for e in events_this_session(tracker) if e.get("event") == "bot"]

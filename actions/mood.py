@@ -1,0 +1,63 @@
+"""The current turn's fused mood: read the face state from Redis, fuse it with the sentiment.
+
+Used by `action_fuse_mood` (which stores it in slots) and by later actions of the same turn (which
+reuse those slots instead of reading Redis again).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional, Tuple
+
+from rasa_sdk import Tracker
+
+from .context import TurnContext, slot_set_since_last_user
+from .fusion import FaceReading, Mood, TextReading, fuse
+from .runtime import Runtime
+from .store import RedisUnavailableError
+
+
+async def read_face(rt: Runtime, ctx: TurnContext) -> Optional[FaceReading]:
+    """The session's face reading, or None (reads disabled, no sidecar data, Redis down)."""
+    if not rt.settings.emotion_reads:
+        return None
+    try:
+        raw = await rt.store.read_emotion(ctx.session_id)
+    except RedisUnavailableError:
+        return None
+    return FaceReading.from_hash(raw)
+
+
+async def read_mood(rt: Runtime, ctx: TurnContext,
+                    now: Optional[float] = None) -> Tuple[Mood, Optional[FaceReading], Optional[TextReading]]:
+    """Fuse the live face reading with the message sentiment."""
+    face = await read_face(rt, ctx)
+    text = TextReading.from_sentiment(ctx.sentiment)
+    mood = fuse(face, text, rt.settings, time.time() if now is None else now, ctx.intent)
+    return mood, face, text
+
+
+def mood_from_slots(tracker: Tracker) -> Optional[Mood]:
+    """The mood `action_fuse_mood` stored this turn, or None when it has not run this turn."""
+    if not slot_set_since_last_user(tracker, "sympathy_level"):
+        return None
+    valence = float(tracker.get_slot("valence") or 0.0)
+    level = round(float(tracker.get_slot("sympathy_level") or 0.0))
+    return Mood(
+        mood=str(tracker.get_slot("mood") or "neutral"),
+        valence=valence,
+        dominant_emotion=str(tracker.get_slot("dominant_emotion") or "calm"),
+        sympathy_level=level,
+        intensity=min(1.0, abs(valence)),
+        face_used=False,
+        text_used=True,
+    )
+
+
+async def current_mood(rt: Runtime, tracker: Tracker, ctx: TurnContext) -> Mood:
+    """This turn's mood: from the slots when already fused, else fused now."""
+    stored = mood_from_slots(tracker)
+    if stored is not None:
+        return stored
+    mood, _face, _text = await read_mood(rt, ctx)
+    return mood

@@ -1,0 +1,92 @@
+"""Actions about the shopper's feelings: fuse the mood each turn, answer it with sympathy."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Any, Dict, List
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from .base import EmotionAction
+from .context import bot_texts_this_session, turn_context
+from .mood import current_mood, read_mood
+from .responses import first_unused
+from .store import RedisUnavailableError
+from .tag_learning import learn, reaction_observations
+
+logger = logging.getLogger(__name__)
+
+#: Which kind of sympathy each emotion calls for (happy, calm, surprised call for none).
+SYMPATHY_KIND: Dict[str, str] = {
+    "angry": "apologise",
+    "disgusted": "apologise",
+    "sad": "comfort",
+    "fearful": "reassure",
+    "confused": "explain",
+}
+#: Kind used when the mood is negative but the emotion has no kind of its own.
+DEFAULT_KIND = "comfort"
+LIKE_INTENTS = ("express_like", "express_dislike")
+
+
+def sympathy_response_names(kind: str, level: int) -> List[str]:
+    """Response names to try, nearest strength first: utter_sympathy_<kind>_<level>."""
+    order = [level] + [lv for d in (1, 2) for lv in (level - d, level + d) if 1 <= lv <= 3]
+    return [f"utter_sympathy_{kind}_{lv}" for lv in order]
+
+
+class ActionFuseMood(EmotionAction):
+    """Each turn: fuse face and words into mood slots, log the message's sentiment, and learn
+    from a strong face reaction to the product on screen."""
+
+    def name(self) -> str:
+        return "action_fuse_mood"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        rt, ctx, now = self.rt, turn_context(tracker), time.time()
+        mood, face, text = await read_mood(rt, ctx, now)
+        if rt.settings.emotion_reads and ctx.message_id:
+            fields = {"ts": f"{ctx.timestamp or now:.3f}", "score": text.score if text else 0.0,
+                      "label": text.label if text else "", "intent": ctx.intent or ""}
+            with contextlib.suppress(RedisUnavailableError):
+                await rt.store.record_message(ctx.session_id, ctx.shopper_id, ctx.product_id,
+                                              ctx.message_id, fields)
+        product = rt.catalog.by_id.get(ctx.product_id or "")
+        if ctx.intent not in LIKE_INTENTS:
+            await learn(rt, ctx.shopper_id, ctx.session_id,
+                        reaction_observations(rt, face, product, now))
+        events = [SlotSet(k, v) for k, v in mood.slots().items()]
+        events.append(SlotSet("sentiment_score", round(text.score, 4) if text else 0.0))
+        if product is not None and tracker.get_slot("product_id") != product.id:
+            events.append(SlotSet("product_id", product.id))
+        logger.debug("session=%s mood=%s valence=%.2f dominant=%s sympathy=%d face=%s",
+                     ctx.session_id, mood.mood, mood.valence, mood.dominant_emotion,
+                     mood.sympathy_level, mood.face_used)
+        return events
+
+
+class ActionExpressSympathy(EmotionAction):
+    """Answer a negative mood with sympathy of matching kind and strength, never repeating a
+    line within the session; silent when the shopper is fine."""
+
+    def name(self) -> str:
+        return "action_express_sympathy"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        ctx = turn_context(tracker)
+        mood = await current_mood(self.rt, tracker, ctx)
+        if mood.sympathy_level <= 0:
+            return []
+        kind = SYMPATHY_KIND.get(mood.dominant_emotion, DEFAULT_KIND)
+        message = first_unused(domain, sympathy_response_names(kind, mood.sympathy_level),
+                               bot_texts_this_session(tracker))
+        if not self.say(dispatcher, message):
+            logger.info("session=%s no unused sympathy line left for %s level %d",
+                        ctx.session_id, kind, mood.sympathy_level)
+        return []

@@ -1,0 +1,118 @@
+"""Actions that learn the shopper's taste: ask about the least-known tag, update tag weights."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from typing import Any, Dict, List, Optional, Set
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from .base import EmotionAction
+from .catalog import Product
+from .context import TurnContext, entity_values, events_this_session, turn_context
+from .fusion import TextReading
+from .mood import current_mood
+from .profiles import least_known_tag
+from .responses import fill, intent_payload, render
+from .store import RedisUnavailableError
+from .tag_learning import learn, observations_for_turn
+
+logger = logging.getLogger(__name__)
+
+POLARITY = {"express_like": 1, "express_dislike": -1}
+
+
+def asked_tags_this_session(tracker: Tracker) -> Set[str]:
+    """Tags the bot already asked about this session (read from its like/dislike buttons)."""
+    asked: Set[str] = set()
+    for event in events_this_session(tracker):
+        if event.get("event") != "bot":
+            continue
+        for button in (event.get("data") or {}).get("buttons") or []:
+            payload = str(button.get("payload", ""))
+            if payload.startswith(("/express_like{", "/express_dislike{")):
+                try:
+                    attribute = json.loads(payload[payload.index("{"):]).get("attribute")
+                except ValueError:
+                    continue
+                if isinstance(attribute, str):
+                    asked.add(attribute)
+    return asked
+
+
+def current_product(rt_catalog: Any, ctx: TurnContext) -> Optional[Product]:
+    """The product on screen (metadata or slot), if it is in the catalog."""
+    return rt_catalog.by_id.get(ctx.product_id or "")
+
+
+class ActionAskPreference(EmotionAction):
+    """Ask whether the shopper likes the tag of the current product/category that the profile
+    knows least about, with like/dislike buttons; never the same tag twice in a session."""
+
+    def name(self) -> str:
+        return "action_ask_preference"
+
+    def candidates(self, tracker: Tracker, ctx: TurnContext) -> List[str]:
+        """Tags to choose from: the product's, else the category's by frequency, else all."""
+        catalog = self.rt.catalog
+        product = current_product(catalog, ctx)
+        if product is not None:
+            return list(product.tags)
+        named = entity_values(ctx, "product_category") or [tracker.get_slot("product_category") or ""]
+        category = next((c for c in (catalog.category_of(w) for w in named if w) if c), None)
+        pool = catalog.by_category.get(category, ()) if category else catalog.products
+        counts = Counter(t for p in pool for t in p.tags)
+        return [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        rt, ctx = self.rt, turn_context(tracker)
+        try:
+            weights, counts = await rt.store.profile(ctx.shopper_id, ctx.session_id)
+        except RedisUnavailableError:
+            weights, counts = {}, {}
+        tag = least_known_tag(self.candidates(tracker, ctx), weights, counts,
+                              exclude=asked_tags_this_session(tracker))
+        if tag is None:
+            return []
+        message = render(domain, "utter_ask_preference", index=len(counts), tag=tag)
+        if message is None:
+            message = {"text": f"Do you like {tag}?"}
+        titles = [b.get("title", "") for b in message.get("buttons") or []]
+        like_title = titles[0] if titles else "Yes, I like {tag}"
+        dislike_title = titles[1] if len(titles) > 1 else "Not for me"
+        message["buttons"] = [
+            {"title": fill(like_title, tag=tag), "payload": intent_payload("express_like", attribute=tag)},
+            {"title": fill(dislike_title, tag=tag),
+             "payload": intent_payload("express_dislike", attribute=tag)},
+        ]
+        self.say(dispatcher, message)
+        return []
+
+
+class ActionUpdateTagWeights(EmotionAction):
+    """Move the shopper's tag weights after a like or dislike: the named attributes (and tags
+    WordNet relates them to, with a smaller step), else the current product's tags."""
+
+    def name(self) -> str:
+        return "action_update_tag_weights"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        rt, ctx = self.rt, turn_context(tracker)
+        polarity = POLARITY.get(ctx.intent or "")
+        if polarity is None:
+            return []
+        mood = await current_mood(rt, tracker, ctx)
+        text = TextReading.from_sentiment(ctx.sentiment)
+        words = entity_values(ctx, "attribute")
+        obs, unmatched = await observations_for_turn(
+            rt, words, current_product(rt.catalog, ctx), polarity, mood.intensity,
+            text.score if text else 0.0)
+        if unmatched:
+            logger.info("session=%s words relate to no catalog tag: %s", ctx.session_id, unmatched)
+        await learn(rt, ctx.shopper_id, ctx.session_id, obs)
+        return []

@@ -1,0 +1,91 @@
+"""Recommendations from the shopper's tag profile, and details of the product on screen."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from .base import EmotionAction
+from .context import TurnContext, entity_values, turn_context
+from .ranking import profile_is_empty, recommend
+from .responses import render
+from .store import RedisUnavailableError
+
+logger = logging.getLogger(__name__)
+
+
+def named_category(catalog: Any, tracker: Tracker, ctx: TurnContext) -> Optional[str]:
+    """The catalog category named in this message, else the `product_category` slot."""
+    for word in [*entity_values(ctx, "product_category"), tracker.get_slot("product_category") or ""]:
+        category = catalog.category_of(word) if word else None
+        if category:
+            return category
+    return None
+
+
+class ActionRecommend(EmotionAction):
+    """Top-k products for the profile, unseen first, each with the tags behind it; a cold-start
+    answer when the profile is still empty."""
+
+    def name(self) -> str:
+        return "action_recommend"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        rt, ctx = self.rt, turn_context(tracker)
+        category = named_category(rt.catalog, tracker, ctx)
+        try:
+            weights, _counts = await rt.store.profile(ctx.shopper_id, ctx.session_id)
+            seen = await rt.store.seen(ctx.shopper_id, ctx.session_id)
+        except RedisUnavailableError:
+            weights, seen = {}, set()
+        cold = profile_is_empty(weights)
+        recs = recommend(rt.catalog, {} if cold else weights, seen, category, rt.settings.top_k,
+                         exclude=[ctx.product_id] if ctx.product_id else [])
+        if not recs:
+            self.say(dispatcher, render(domain, "utter_no_products", category=category or ""))
+            return []
+        if cold:
+            intro = render(domain, "utter_cold_start", index=len(seen),
+                           category=category or "products")
+        else:
+            name = "utter_recommend_category" if category else "utter_recommend"
+            intro = render(domain, name, index=len(seen), category=category or "")
+        lines = [(intro or {}).get("text") or "Here are some ideas:"]
+        for rec in recs:
+            reason = "" if cold else f" ({rec.reason()})"
+            lines.append(f"- {rec.product.title}, {rec.product.price:.2f} EUR{reason}")
+        dispatcher.utter_message(text="\n".join(lines))
+        with contextlib.suppress(RedisUnavailableError):
+            await rt.store.mark_seen(ctx.shopper_id, ctx.session_id, [r.product.id for r in recs])
+        logger.info("session=%s recommended %s (cold=%s, category=%s)", ctx.session_id,
+                    [r.product.id for r in recs], cold, category)
+        return [SlotSet("product_category", category)] if category else []
+
+
+class ActionProductInfo(EmotionAction):
+    """Describe the product on screen (from the widget's metadata)."""
+
+    def name(self) -> str:
+        return "action_product_info"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        rt, ctx = self.rt, turn_context(tracker)
+        product = rt.catalog.by_id.get(ctx.product_id or "")
+        if product is None:
+            self.say(dispatcher, render(domain, "utter_product_unknown")
+                     or {"text": "Which product do you mean? Open one in the shop first."})
+            return []
+        self.say(dispatcher, render(domain, "utter_product_info", title=product.title,
+                                    description=product.description,
+                                    tags=", ".join(product.tags), price=f"{product.price:.2f}")
+                 or {"text": f"{product.title}: {product.description}"})
+        with contextlib.suppress(RedisUnavailableError):
+            await rt.store.mark_seen(ctx.shopper_id, ctx.session_id, [product.id])
+        return [SlotSet("product_id", product.id)]

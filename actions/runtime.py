@@ -1,0 +1,65 @@
+"""The action server's shared resources, built once: settings, catalog, Redis store, WordNet.
+
+Every action calls `get_runtime()` in its constructor, and rasa-sdk constructs the actions when
+`rasa run actions` starts, so bad settings or a bad catalog stop the server at start with a
+message that names the variable or the product.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Optional
+
+from .catalog import Catalog, load_catalog
+from .settings import Settings
+from .store import Store
+from .wordnet_tags import TagRelater
+
+logger = logging.getLogger(__name__)
+
+#: The shop promises at least this much choice (issue 4).
+MIN_PRODUCTS, MIN_CATEGORIES = 80, 8
+
+
+@dataclass
+class Runtime:
+    """Everything the actions share within one process."""
+
+    settings: Settings
+    catalog: Catalog
+    store: Store
+    relater: TagRelater
+
+
+_runtime: Optional[Runtime] = None
+_lock = threading.Lock()
+
+
+def build_runtime(settings: Settings, min_products: int = MIN_PRODUCTS,
+                  min_categories: int = MIN_CATEGORIES, warm_wordnet: bool = True) -> Runtime:
+    """Load and validate everything for `settings`."""
+    catalog = load_catalog(settings.catalog_path, min_products, min_categories)
+    relater = TagRelater(catalog.tags, settings.wordnet, settings.related_factor)
+    if warm_wordnet:
+        relater.warm_up(background=True)
+    logger.info("catalog loaded: %d products in %d categories, %d tags",
+                len(catalog.products), len(catalog.categories), len(catalog.tags))
+    return Runtime(settings, catalog, Store(settings), relater)
+
+
+def get_runtime() -> Runtime:
+    """The process-wide runtime, built from the environment on first use."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = build_runtime(Settings.from_env())
+        return _runtime
+
+
+def set_runtime(runtime: Optional[Runtime]) -> None:
+    """Replace the process-wide runtime (tests use their own settings)."""
+    global _runtime
+    with _lock:
+        _runtime = runtime
