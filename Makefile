@@ -34,13 +34,13 @@ help: ## list the targets
 setup: ## create both Python environments, build native/, fetch shipped models (idempotent)
 	@bash scripts/setup.sh
 
-test: setup lint test-py-bot test-py-vision validate test-bot $(TEST_TARGETS) ## everything CI runs
+test: setup lint validate train test-py-bot test-py-vision test-bot $(TEST_TARGETS) ## everything CI runs
 	@echo "make test: all suites passed"
 
 lint: setup ## ruff over the project's Python
 	@$(VIS_VENV)/bin/ruff check .
 
-test-py-bot: setup ## pytest in the bot environment (tests/bot)
+test-py-bot: setup train ## pytest in the bot environment (tests/bot; some use the trained model)
 	@$(BOT_PY) -m pytest tests/bot -q -p no:cacheprovider
 
 test-py-vision: setup ## pytest in the vision environment (tests/vision)

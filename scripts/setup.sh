@@ -16,6 +16,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 die() { printf '\033[31msetup: %s\033[0m\n' "$*" >&2; exit 1; }
 
+# Run pip without the machine's "extra index location is ignored" chatter; keep its exit code.
+quiet_pip() { { "$@" 2>&1; } | { grep -v "is ignored: it is neither a file nor a directory" || true; }; }
+
 # find_python MINOR -> prints a working interpreter path for Python 3.MINOR
 find_python() {
   local minor=$1 var="EMOTICAL_PYTHON3${1}" cand
@@ -60,8 +63,9 @@ make_env() {
   say "creating the $name environment with $py (first time: a few minutes)"
   [[ -d "$venv" && ! -f "$stamp" ]] && rm -rf "$venv"
   [[ -x "$venv/bin/python" ]] || "$py" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --upgrade "pip==24.3.1" "setuptools<70" wheel
-  "$venv/bin/python" -m pip install --progress-bar off -q -r "$lock" \
+  quiet_pip "$venv/bin/python" -m pip install -q --upgrade "pip==24.3.1" "setuptools<70" wheel \
+    || die "pip could not upgrade itself in $venv"
+  quiet_pip "$venv/bin/python" -m pip install --progress-bar off -q -r "$lock" \
     || die "pip could not install $lock into $venv (see the messages above)"
   echo "$want" > "$stamp"
   say "$name environment ready"

@@ -85,7 +85,7 @@ class Service:
     log_file: Optional[Path] = None
     proc: Optional[subprocess.Popen] = None
 
-    def start(self) -> "Service":
+    def start(self) -> Service:
         out = subprocess.DEVNULL
         if self.log_file is not None:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -209,7 +209,7 @@ class Stack:
     def sidecar_url(self) -> str:
         return f"http://127.0.0.1:{self.sidecar_port}"
 
-    def start(self, timeout: float = 180.0) -> "Stack":
+    def start(self, timeout: float = 180.0) -> Stack:
         """Start everything and wait for every health check; on failure stop what started."""
         try:
             if not self.redis_url:
@@ -257,7 +257,7 @@ class Stack:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.describe(), indent=2))
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -36,7 +36,7 @@ def redis_url(redis_server: RedisServer) -> str:
 
 
 @pytest.fixture()
-def redis_client(redis_url: str) -> Iterator["object"]:
+def redis_client(redis_url: str) -> Iterator[object]:
     """A decoded redis-py client on the emptied test Redis."""
     import redis
 
