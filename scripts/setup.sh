@@ -63,7 +63,7 @@ make_env() {
   say "creating the $name environment with $py (first time: a few minutes)"
   [[ -d "$venv" && ! -f "$stamp" ]] && rm -rf "$venv"
   [[ -x "$venv/bin/python" ]] || "$py" -m venv "$venv"
-  quiet_pip "$venv/bin/python" -m pip install -q --upgrade "pip==24.3.1" "setuptools<70" wheel \
+  quiet_pip "$venv/bin/python" -m pip install -q --upgrade "pip==26.3" \
     || die "pip could not upgrade itself in $venv"
   quiet_pip "$venv/bin/python" -m pip install --progress-bar off -q -r "$lock" \
     || die "pip could not install $lock into $venv (see the messages above)"

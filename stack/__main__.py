@@ -21,8 +21,10 @@ from stack.fingerprint import model_path
 from stack.processes import Stack, base_env, bot_python, redis_env
 from stack.redis_server import ROOT, free_port
 
-STATE = ROOT / "var" / "run" / "stack.json"
-LOG_DIR = ROOT / "var" / "log"
+#: Runtime folder (logs, Redis data, the running stack's addresses); tests point it elsewhere.
+VAR = Path(os.environ.get("EMOTICAL_VAR_DIR") or ROOT / "var")
+STATE = VAR / "run" / "stack.json"
+LOG_DIR = VAR / "log"
 
 
 def _port(var: str, default: int) -> int:
@@ -61,7 +63,7 @@ def demo() -> int:
         return 1
     redis_url = os.environ.get("REDIS_URL") or None
     stack = Stack(
-        model=model, log_dir=LOG_DIR, redis_url=redis_url, redis_dir=ROOT / "var" / "redis",
+        model=model, log_dir=LOG_DIR, redis_url=redis_url, redis_dir=VAR / "redis",
         redis_port=0 if redis_url else _free_or_next("EMOTICAL_REDIS_PORT", 6379),
         rasa_port=_free_or_next("EMOTICAL_RASA_PORT", 5005),
         actions_port=_free_or_next("EMOTICAL_ACTIONS_PORT", 5055),
@@ -71,7 +73,7 @@ def demo() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     print(f"demo: starting Redis, action server, Rasa ({model.name}) and the sidecar; "
-          f"logs in {LOG_DIR.relative_to(ROOT)}/")
+          f"logs in {LOG_DIR}/")
     try:
         stack.start()
     except RuntimeError as exc:
@@ -96,7 +98,8 @@ def demo() -> int:
         print("demo: stopping...", flush=True)
         stack.stop()
         STATE.unlink(missing_ok=True)
-        print("demo: stopped; Redis data flushed to var/redis/")
+        print(f"demo: stopped; Redis data flushed to {VAR / 'redis'}/" if not redis_url
+              else "demo: stopped")
     return 0
 
 

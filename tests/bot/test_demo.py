@@ -1,0 +1,99 @@
+"""`make demo`'s runner for real: everything starts, answers, and Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import List
+
+import redis
+
+from stack.fingerprint import model_path
+from stack.processes import base_env, vision_python
+from stack.redis_server import ROOT, free_port
+
+
+def _children(pid: int) -> List[int]:
+    """All descendants of pid, from /proc."""
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    parents = {}
+    for line in out.splitlines():
+        child, parent = map(int, line.split())
+        parents.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat")
+    return state.exists() and state.read_text().split()[2] != "Z"
+
+
+def test_demo_starts_everything_and_ctrl_c_stops_all_of_it(tmp_path: Path) -> None:
+    assert model_path().exists(), "`make train` runs before this test"
+    ports = {name: free_port() for name in ("REDIS", "RASA", "ACTIONS", "SIDECAR")}
+    env = base_env({f"EMOTICAL_{k}_PORT": str(v) for k, v in ports.items()})
+    env.pop("REDIS_URL", None)
+    env["EMOTICAL_VAR_DIR"] = str(tmp_path)
+    proc = subprocess.Popen(
+        [vision_python(), "-m", "stack", "demo"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: List[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+        output = "".join(lines)
+        assert "eMotical is running" in output, f"demo did not come up:\n{output}"
+        assert f"http://127.0.0.1:{ports['SIDECAR']}/" in output
+        state = json.loads((tmp_path / "run" / "stack.json").read_text())
+        assert state["rasa"] == f"http://127.0.0.1:{ports['RASA']}"
+
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{ports['RASA']}/webhooks/rest/webhook",
+            data=json.dumps({"sender": "demo-test", "message": "hi"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            assert json.loads(resp.read()), "the demo's Rasa gave no reply to 'hi'"
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['SIDECAR']}/healthz", timeout=10) as r:
+            assert r.status == 200
+        client = redis.Redis(host="127.0.0.1", port=ports["REDIS"])
+        client.set("emotical:demo-test:marker", "kept")
+        client.close()
+
+        children = _children(proc.pid)
+        assert len(children) >= 4, f"expected Redis, Rasa, actions, sidecar; got {children}"
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=90)
+        assert proc.returncode == 0, rest
+        assert "demo: stopped" in rest
+        time.sleep(0.5)
+        orphans = [pid for pid in children if _alive(pid)]
+        assert not orphans, f"processes left behind after Ctrl-C: {orphans}"
+        aof = (tmp_path / "redis" / "appendonly.aof").read_bytes()
+        assert b"emotical:demo-test:marker" in aof, "Redis did not flush the AOF on stop"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
