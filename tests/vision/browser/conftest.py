@@ -1,0 +1,83 @@
+"""Fixtures of the browser tests: the whole stack on free ports, a fake camera, headless Chromium.
+
+The Playwright tests run only under `make test-browser` (EMOTICAL_BROWSER_TESTS=1): they need a
+trained model, both environments and Debian's chromium. The report API tests beside them need
+only Redis and run everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import redis
+
+from stack.redis_server import ROOT
+from tests.vision.browser.fake_camera import face_frames, write_y4m
+
+CHROMIUM = os.environ.get("EMOTICAL_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = ROOT / "var" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_tests_enabled() -> None:
+    if os.environ.get("EMOTICAL_BROWSER_TESTS") != "1":
+        pytest.skip("browser tests run under `make test-browser` (EMOTICAL_BROWSER_TESTS=1)")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} not found: run `make setup` (it installs Debian's chromium)")
+
+
+@pytest.fixture(scope="session")
+def stack(browser_tests_enabled: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Redis, the action server, Rasa and the sidecar on free ports; stopped by PID at the end."""
+    from stack.fingerprint import model_path
+    from stack.processes import Stack
+
+    model = model_path()
+    if not model.exists():
+        pytest.fail(f"no trained model {model.name}: run `make train` first (make test-browser does)")
+    log_dir = ROOT / "var" / "log" / "browser-tests"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    running = Stack(model=model, log_dir=log_dir, redis_dir=tmp_path_factory.mktemp("redis"))
+    running.start(timeout=240)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def stack_redis(stack: object) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(stack.redis_url, decode_responses=True)  # type: ignore[attr-defined]
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def face_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A y4m clip of a real face photo for Chromium's fake camera."""
+    return write_y4m(tmp_path_factory.mktemp("camera") / "astronaut.y4m", face_frames())
+
+
+@pytest.fixture(scope="session")
+def browser(browser_tests_enabled: None, face_video: Path) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_FLAGS, "--use-fake-device-for-media-stream",
+                  "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={face_video}"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,125 @@
+"""The report and shop API routes (vision_sidecar/report.py) against a real Redis, no browser."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any, Dict, Tuple
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from emotical_shared import redis_schema
+from emotical_shared.labels import LABELS
+from vision_sidecar import report
+
+
+def _call(redis_url: str, method: str, path: str) -> Tuple[int, Dict[str, str], Any]:
+    """Serve add_routes() on a real aiohttp server and make one request."""
+
+    async def run() -> Tuple[int, Dict[str, str], Any]:
+        client_redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        app = web.Application()
+        report.add_routes(app, redis_client=client_redis)
+        async with TestClient(TestServer(app)) as client:
+            resp = await client.request(method, path)
+            body = await resp.read()
+            ctype = resp.headers.get("Content-Type", "")
+            data = json.loads(body) if "json" in ctype else body.decode()
+            status, headers = resp.status, dict(resp.headers)
+        await client_redis.aclose()
+        return status, headers, data
+
+    return asyncio.run(run())
+
+
+def _frame(label: str, valence: float, ts: float, face: bool = True) -> Dict[str, str]:
+    fields = {name: ("0.9" if name == label else "0.0125") for name in LABELS}
+    fields.update(dominant=label, valence=str(valence), arousal="0.1", score="0",
+                  face_present="1" if face else "0", ts=str(ts))
+    return fields
+
+
+def test_report_lists_every_record_and_scores_face_and_chat(redis_client, redis_url):
+    sid = "s-report-1"
+    for i, (label, valence) in enumerate([("happy", 0.8), ("happy", 0.6), ("sad", -0.4)]):
+        redis_client.xadd(redis_schema.session_history(sid), _frame(label, valence, 1000.0 + i))
+    redis_client.xadd(redis_schema.session_history(sid), _frame("calm", 0.9, 1003.0, face=False))
+    redis_client.hset(redis_schema.session_emotion(sid), mapping=_frame("sad", -0.4, 1002.0))
+    redis_client.xadd(redis_schema.session_chat(sid),
+                      {"ts": "1001.5", "score": "-0.5", "label": "negative", "intent": "complain"})
+    redis_client.hset(redis_schema.session_meta(sid), mapping={"product_id": "shoe-01"})
+
+    status, _, body = _call(redis_url, "GET", f"/api/sessions/{sid}/report")
+
+    assert status == 200, body
+    assert len(body["history"]) == 4 and len(body["chat"]) == 1
+    assert body["history"][0]["probs"]["happy"] == 0.9
+    assert body["chat"][0] == {"id": body["chat"][0]["id"], "ts": 1001.5, "score": -0.5,
+                               "label": "negative", "intent": "complain"}
+    # Face: mean valence of the three frames with a face (the faceless one is left out).
+    assert body["score"]["face"] == round(100 * (0.8 + 0.6 - 0.4) / 3)
+    assert body["score"]["chat"] == -50
+    # Session: frames and messages weighted by their counts (3 frames, 1 message).
+    assert body["score"]["session"] == round((100 * (0.8 + 0.6 - 0.4) / 3 * 3 - 50) / 4)
+    assert body["meta"] == {"product_id": "shoe-01"}
+    assert {k["key"] for k in body["keys"]} == set(redis_schema.session_keys(sid))
+
+
+def test_report_of_unknown_session_is_empty_not_an_error(redis_url):
+    status, _, body = _call(redis_url, "GET", "/api/sessions/s-nothing/report")
+    assert status == 200
+    assert body["history"] == [] and body["chat"] == [] and body["keys"] == []
+    assert body["score"]["session"] is None
+
+
+def test_report_rejects_a_malformed_session_id_with_the_json_error_shape(redis_url):
+    status, _, body = _call(redis_url, "GET", "/api/sessions/bad%20id!/report")
+    assert status == 400
+    assert body["error"]["code"] == "invalid_session_id"
+
+
+def test_report_download_names_a_json_file(redis_url):
+    status, headers, _ = _call(redis_url, "GET", "/api/sessions/s-dl/report?download=1")
+    assert status == 200
+    assert 'filename="emotical-report-s-dl.json"' in headers["Content-Disposition"]
+
+
+def test_products_come_from_the_catalog_with_pictures(redis_url):
+    status, _, body = _call(redis_url, "GET", "/api/products")
+    assert status == 200
+    products = body["products"]
+    assert products and all(p["id"] and p["name"] and p["image"] for p in products)
+    first = products[0]
+    status, headers, svg = _call(redis_url, "GET", first["image"])
+    assert status == 200 and headers["Content-Type"].startswith("image/svg+xml")
+    assert first["name"].split()[0] in svg
+
+
+def test_unknown_product_picture_is_a_404_json_error(redis_url):
+    status, _, body = _call(redis_url, "GET", "/api/products/no-such-thing/image.svg")
+    assert status == 404 and body["error"]["code"] == "unknown_product"
+
+
+def test_catalog_reader_skips_broken_files_and_accepts_both_layouts(tmp_path: Path):
+    (tmp_path / "a.yml").write_text("products:\n- {id: a-1, title: Alpha, price: '12.5'}\n")
+    (tmp_path / "b.json").write_text(json.dumps([{"id": "b-1", "name": "Beta"}]))
+    (tmp_path / "broken.yml").write_text("products: [unclosed\n")
+    products = report.load_products(tmp_path)
+    assert [(p["id"], p["name"], p["price"]) for p in products] == [("a-1", "Alpha", 12.5),
+                                                                     ("b-1", "Beta", None)]
+    assert report.load_products(tmp_path / "missing")[0]["id"] == report.FALLBACK_PRODUCTS[0]["id"]
+
+
+def test_config_points_the_widget_at_rasa(redis_url, monkeypatch):
+    monkeypatch.setenv("EMOTICAL_RASA_URL", "http://127.0.0.1:5999/")
+    status, _, body = _call(redis_url, "GET", "/api/config")
+    assert status == 200 and body["rasa_url"] == "http://127.0.0.1:5999"
+
+
+def test_report_page_is_served_for_a_valid_session(redis_url):
+    status, headers, html = _call(redis_url, "GET", "/report/s-page")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert 'id="chart-emotions"' in html and 'id="delete-button"' in html
