@@ -58,9 +58,21 @@ def session_meta(sid: str) -> str:
     return f"{PREFIX}session:{validate_id(sid)}:meta"
 
 
+#: Rasa's RedisTrackerStore names its keys `<key_prefix>:tracker:<sender_id>`; endpoints.yml sets
+#: key_prefix to "emotical", and the widget's socket.io channel (bot/channels.py, with
+#: session_persistence) makes the sender id the session id.
+RASA_TRACKER_PREFIX = f"{PREFIX}tracker:"
+
+
+def session_tracker(sid: str) -> str:
+    """String: Rasa's stored conversation of the session (Rasa writes; deleted with the session)."""
+    return f"{RASA_TRACKER_PREFIX}{validate_id(sid)}"
+
+
 def session_keys(sid: str) -> Tuple[str, ...]:
-    """Every key a session owns, for reports and deletion."""
-    return (session_emotion(sid), session_history(sid), session_chat(sid), session_meta(sid))
+    """Every key a session owns, for reports and deletion (Rasa's conversation included)."""
+    return (session_emotion(sid), session_history(sid), session_chat(sid), session_meta(sid),
+            session_tracker(sid))
 
 
 def shopper_tags(uid: str) -> str:

@@ -5,7 +5,8 @@
 - `GET /api/config`                    where the widget finds Rasa's socket.io server
 - `GET /api/products`                  products from `data/catalog/` (a small built-in list if empty)
 - `GET /api/products/{pid}/image.svg`  a generated picture for products without one
-- `GET /api/sessions/{sid}/report`     everything stored about a session, with its score (JSON)
+- `GET /api/sessions/{sid}/report`     everything stored about a session (face states, message
+                                       sentiment, Rasa's conversation), with its score (JSON)
 - `GET /report/{sid}`                  the report page (`static/report.html`)
 
 The report reads Redis only through `emotical_shared.redis_schema` keys.
@@ -244,6 +245,28 @@ def session_score(history: List[Mapping[str, Any]], chat: List[Mapping[str, Any]
             "face_frames": frames, "chat_messages": len(scores)}
 
 
+def parse_conversation(raw: Optional[str]) -> List[Dict[str, Any]]:
+    """The shopper's and the bot's messages from Rasa's stored tracker (JSON with `events`)."""
+    if not raw:
+        return []
+    try:
+        events = json.loads(raw).get("events") or []
+    except (ValueError, AttributeError):
+        logger.warning("stored conversation is not Rasa tracker JSON; left out of the report")
+        return []
+    out = []
+    for ev in events:
+        if not isinstance(ev, Mapping) or ev.get("event") not in ("user", "bot"):
+            continue
+        text = ev.get("text")
+        if not text:
+            data = ev.get("data") or {}
+            text = "[custom message]" if data.get("custom") else None
+        if text:
+            out.append({"ts": _num(ev.get("timestamp"), 0.0), "who": ev["event"], "text": text})
+    return out
+
+
 async def read_report(client: aioredis.Redis, sid: str) -> Dict[str, Any]:
     """Everything stored about session `sid`, plus its scores. Raises InvalidIdError."""
     keys = redis_schema.session_keys(sid)
@@ -252,9 +275,10 @@ async def read_report(client: aioredis.Redis, sid: str) -> Dict[str, Any]:
         pipe.xrange(redis_schema.session_history(sid))
         pipe.xrange(redis_schema.session_chat(sid))
         pipe.hgetall(redis_schema.session_meta(sid))
+        pipe.get(redis_schema.session_tracker(sid))
         for key in keys:
             pipe.type(key)
-        emotion, history_raw, chat_raw, meta, *types = await pipe.execute()
+        emotion, history_raw, chat_raw, meta, tracker_raw, *types = await pipe.execute()
     history = [parse_history_entry(_s(i), _decode(f)) for i, f in history_raw]
     chat = [parse_chat_entry(_s(i), _decode(f)) for i, f in chat_raw]
     emotion = _decode(emotion)
@@ -266,6 +290,7 @@ async def read_report(client: aioredis.Redis, sid: str) -> Dict[str, Any]:
         "emotion": emotion or None,
         "history": history,
         "chat": chat,
+        "conversation": parse_conversation(tracker_raw),
         "score": session_score(history, chat),
         "keys": [{"key": k, "type": _s(t)} for k, t in zip(keys, types, strict=True) if _s(t) != "none"],
     }

@@ -7,7 +7,9 @@ only Redis and run everywhere.
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -33,11 +35,29 @@ def browser_tests_enabled() -> None:
         pytest.fail(f"{CHROMIUM} not found: run `make setup` (it installs Debian's chromium)")
 
 
+@dataclass
+class RunningStack:
+    """Addresses of a stack someone else started (`make demo` writes them to var/run/stack.json)."""
+
+    redis_url: str
+    rasa_url: str
+    sidecar_url: str
+
+
 @pytest.fixture(scope="session")
 def stack(browser_tests_enabled: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """Redis, the action server, Rasa and the sidecar on free ports; stopped by PID at the end."""
+    """Redis, the action server, Rasa and the sidecar on free ports; stopped by PID at the end.
+
+    EMOTICAL_BROWSER_STACK=var/run/stack.json runs the tests against an already running stack.
+    """
     from stack.fingerprint import model_path
     from stack.processes import Stack
+
+    existing = os.environ.get("EMOTICAL_BROWSER_STACK")
+    if existing:
+        info = json.loads(Path(existing).read_text())
+        yield RunningStack(info["redis"], info["rasa"], info["shop"].rstrip("/"))
+        return
 
     model = model_path()
     if not model.exists():

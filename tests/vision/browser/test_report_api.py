@@ -51,6 +51,11 @@ def test_report_lists_every_record_and_scores_face_and_chat(redis_client, redis_
     redis_client.xadd(redis_schema.session_chat(sid),
                       {"ts": "1001.5", "score": "-0.5", "label": "negative", "intent": "complain"})
     redis_client.hset(redis_schema.session_meta(sid), mapping={"product_id": "shoe-01"})
+    redis_client.set(redis_schema.session_tracker(sid), json.dumps({"name": sid, "events": [
+        {"event": "action", "name": "action_listen", "timestamp": 1000.0},
+        {"event": "user", "text": "this is broken", "timestamp": 1001.5},
+        {"event": "bot", "text": "Sorry to hear that.", "timestamp": 1001.7},
+    ]}))
 
     status, _, body = _call(redis_url, "GET", f"/api/sessions/{sid}/report")
 
@@ -65,7 +70,16 @@ def test_report_lists_every_record_and_scores_face_and_chat(redis_client, redis_
     # Session: frames and messages weighted by their counts (3 frames, 1 message).
     assert body["score"]["session"] == round((100 * (0.8 + 0.6 - 0.4) / 3 * 3 - 50) / 4)
     assert body["meta"] == {"product_id": "shoe-01"}
+    assert body["conversation"] == [{"ts": 1001.5, "who": "user", "text": "this is broken"},
+                                    {"ts": 1001.7, "who": "bot", "text": "Sorry to hear that."}]
     assert {k["key"] for k in body["keys"]} == set(redis_schema.session_keys(sid))
+
+
+def test_a_corrupt_stored_conversation_is_left_out_not_a_crash(redis_client, redis_url):
+    redis_client.set(redis_schema.session_tracker("s-corrupt"), "{not json")
+    status, _, body = _call(redis_url, "GET", "/api/sessions/s-corrupt/report")
+    assert status == 200 and body["conversation"] == []
+    assert [k["key"] for k in body["keys"]] == [redis_schema.session_tracker("s-corrupt")]
 
 
 def test_report_of_unknown_session_is_empty_not_an_error(redis_url):

@@ -36,6 +36,7 @@ export class Camera {
 
   setState(text) {
     this.state.textContent = text;
+    document.getElementById("camera-consent-state").textContent = text === "on" ? "on" : "off";
     document.getElementById("camera").dataset.state = text;
   }
 

@@ -82,8 +82,10 @@ function renderTable(report) {
   const rows = [
     ...report.history.map((r) => ({ ts: r.ts, source: "camera", reading: r.face_present ? r.dominant || "" : "no face",
       valence: r.valence, details: report.labels.map((l) => `${l} ${(r.probs[l] || 0).toFixed(2)}`).join(", "), kind: "history" })),
-    ...report.chat.map((r) => ({ ts: r.ts, source: "chat", reading: r.label || "", valence: r.score,
+    ...report.chat.map((r) => ({ ts: r.ts, source: "message mood", reading: r.label || "", valence: r.score,
       details: r.intent ? `intent ${r.intent}` : "", kind: "chat" })),
+    ...(report.conversation || []).map((r) => ({ ts: r.ts, source: r.who === "user" ? "you said" : "assistant said",
+      reading: "", valence: null, details: r.text, kind: "conversation" })),
   ].sort((a, b) => a.ts - b.ts);
   const body = document.querySelector("#records tbody");
   body.replaceChildren(...rows.map((r) => el("tr", { dataset: { kind: r.kind } },
@@ -116,7 +118,8 @@ async function load() {
   renderScore(report.score);
   drawCharts(report);
   renderTable(report);
-  status.textContent = `${report.history.length} camera readings and ${report.chat.length} chat messages stored.`;
+  const said = (report.conversation || []).length;
+  status.textContent = `${report.history.length} camera readings, ${report.chat.length} message moods and ${said} chat lines stored.`;
   document.body.dataset.loaded = "true";
   return report;
 }
@@ -133,7 +136,7 @@ async function deleteAll() {
     return;
   }
   const report = await load();
-  const left = report ? report.history.length + report.chat.length + report.keys.length : -1;
+  const left = report ? report.history.length + report.chat.length + (report.conversation || []).length + report.keys.length : -1;
   result.textContent = left === 0 ? "Deleted. Nothing is stored for this session any more."
     : `Deleted, but ${left} records are still listed; reload to check.`;
   result.dataset.left = String(left);

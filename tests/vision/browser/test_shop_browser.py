@@ -1,0 +1,252 @@
+"""The shop page in headless Chromium against the whole running stack, as a shopper uses it.
+
+One shopper, one product session, in order: open the shop, chat with buttons, turn the camera on
+(Chromium's fake camera plays a real face photo), complain, turn the camera off, reload, read
+the report, delete everything. Each step saves a screenshot in var/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator
+
+import pytest
+import redis
+
+from emotical_shared import redis_schema
+from emotical_shared.labels import LABELS
+
+pytestmark = pytest.mark.timeout(600)
+
+PRODUCT = "shoe-01"
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float = 0.25) -> Any:
+    """Poll `check` until it returns something truthy; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    pytest.fail(f"after {timeout:.0f} s still waiting for {what} (last value: {last!r})")
+
+
+def bot_texts(page: Any) -> list[str]:
+    return page.locator('#chat-log .msg-bot .msg-text').all_inner_texts()
+
+
+def tracker(rasa_url: str, sid: str) -> Dict[str, Any]:
+    with urllib.request.urlopen(f"{rasa_url}/conversations/{sid}/tracker", timeout=10) as resp:
+        return json.load(resp)
+
+
+@pytest.fixture(scope="module")
+def shop(stack: Any, browser: Any, screenshots: Path) -> Iterator[Dict[str, Any]]:
+    """One browser context (one shopper) for the whole walk through the shop."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    state: Dict[str, Any] = {"page": page, "context": context, "errors": errors,
+                             "url": stack.sidecar_url, "rasa": stack.rasa_url}
+    yield state
+    context.close()
+
+
+def test_shop_lists_products_and_opening_one_starts_a_session(shop, screenshots):
+    page = shop["page"]
+    page.goto(shop["url"] + "/")
+    page.wait_for_selector("body[data-ready=true]")
+    cards = page.locator("#product-list .product-card")
+    assert cards.count() >= 5, "the shop showed fewer than five products"
+    page.screenshot(path=str(screenshots / "01-shop.png"), full_page=True)
+
+    page.get_by_role("button", name="Shoes").click()
+    page.locator(f'.product-card[data-product-id="{PRODUCT}"] button.open-product').click()
+    page.wait_for_selector("body[data-session]")
+    sid = page.evaluate("document.body.dataset.session")
+    redis_schema.validate_id(sid)
+    shop["sid"] = sid
+    shopper = page.evaluate("JSON.parse(localStorage.getItem('emotical.shopper'))")
+    assert re.fullmatch(r"u-[0-9a-f]{24}", shopper)
+    shop["shopper"] = shopper
+    assert page.locator("#product-name").inner_text() == "Runner Pro trainers"
+    wait_until(lambda: page.locator("#chat-status").inner_text() == "online", 30,
+               "the chat to connect to Rasa")
+
+
+def test_chat_round_trip_with_buttons(shop, screenshots):
+    page, sid = shop["page"], shop["sid"]
+    # The widget greets on a new session; the greeting comes back from Rasa.
+    wait_until(lambda: bot_texts(page), 60, "the bot's greeting")
+    page.locator("#chat-input").fill("show me some jackets")
+    page.keyboard.press("Enter")
+    wait_until(lambda: page.locator("#chat-log .quick-reply").count() > 0, 60,
+               "a bot message with buttons (jackets, then a like/dislike question)")
+    before = len(bot_texts(page))
+    button = page.locator("#chat-log .quick-reply").last
+    title = button.inner_text()
+    button.click()
+    wait_until(lambda: len(bot_texts(page)) > before, 60, f"a reply to the button {title!r}")
+    user_texts = page.locator("#chat-log .msg-user .msg-text").all_inner_texts()
+    assert user_texts[-1] == title, "the clicked button's title was not shown as the shopper's message"
+    # Still usable after use: the old buttons stay enabled.
+    assert page.locator("#chat-log .quick-reply").first.is_enabled()
+    # Rasa saw the widget's metadata on the shopper's messages.
+    events = tracker(shop["rasa"], sid)["events"]
+    users = [e for e in events if e.get("event") == "user"]
+    assert users, "Rasa has no user message for the session id the widget sent"
+    sent = {"session_id": sid, "shopper_id": shop["shopper"], "product_id": PRODUCT}
+    metadata = users[-1]["metadata"]
+    assert {k: metadata.get(k) for k in sent} == sent, f"Rasa got metadata {metadata}"
+    page.screenshot(path=str(screenshots / "02-chat-buttons.png"), full_page=True)
+
+
+def test_camera_feeds_live_mood_into_redis_and_the_bot_reacts(shop, stack_redis: redis.Redis,
+                                                              screenshots):
+    page, sid = shop["page"], shop["sid"]
+    assert page.locator("#camera-toggle").get_attribute("aria-pressed") == "false"
+    assert not stack_redis.exists(redis_schema.session_history(sid)), "frames before consent"
+    page.locator("#camera-toggle").click()
+    wait_until(lambda: page.locator("#camera-state").inner_text() == "on", 20, "the camera to start")
+    wait_until(lambda: page.locator("#mood").get_attribute("data-mood") in LABELS, 60,
+               "a live mood reading from the sidecar")
+    frames = wait_until(lambda: stack_redis.xlen(redis_schema.session_history(sid)) >= 10, 60,
+                        "ten emotion states in Redis for the session")
+    assert frames
+    latest = stack_redis.hgetall(redis_schema.session_emotion(sid))
+    assert latest["face_present"] == "1" and latest["dominant"] in LABELS
+    page.screenshot(path=str(screenshots / "03-camera-mood.png"), full_page=True)
+
+    before = len(bot_texts(page))
+    page.locator("#chat-input").fill("This is terrible, the last pair broke after a week!")
+    page.locator("#chat-send").click()
+    wait_until(lambda: len(bot_texts(page)) > before, 60, "the bot's reply to the complaint")
+    # The bot fused the face with the words: its mood valence is pulled from the words' score
+    # towards the face's (the astronaut smiles, the words are negative).
+    slots = tracker(shop["rasa"], sid)["slots"]
+    face_valence = float(stack_redis.hget(redis_schema.session_emotion(sid), "valence"))
+    words, fused = float(slots["sentiment_score"]), float(slots["valence"])
+    assert words < 0, f"the complaint's words scored {words}, expected negative"
+    assert words < fused <= max(face_valence, words) + 0.05, (
+        f"fused valence {fused} does not lie between the words ({words}) and the face "
+        f"({face_valence}): the camera did not reach the bot")
+    shop["complaint_reply"] = bot_texts(page)[before:]
+    print("complaint reply:", shop["complaint_reply"], "slots:", {k: slots[k] for k in (
+        "mood", "valence", "sentiment_score", "dominant_emotion", "sympathy_level")})
+    page.screenshot(path=str(screenshots / "04-complaint-reply.png"), full_page=True)
+
+    page.locator("#camera-toggle").click()
+    assert page.locator("#camera-state").inner_text() == "off"
+    live_tracks = page.evaluate(
+        "document.getElementById('camera-video').srcObject === null")
+    assert live_tracks, "the camera preview still holds a stream after turning it off"
+    n = stack_redis.xlen(redis_schema.session_history(sid))
+    time.sleep(1.5)
+    assert stack_redis.xlen(redis_schema.session_history(sid)) == n, "frames kept coming after off"
+
+
+def test_reload_keeps_the_history_and_the_conversation(shop, screenshots):
+    page, sid = shop["page"], shop["sid"]
+    before = page.locator("#chat-log .msg").all_inner_texts()
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.evaluate("document.body.dataset.session") == sid, "a reload started a new session"
+    assert page.locator("#chat-log .msg").all_inner_texts() == before, "the chat history was lost"
+    wait_until(lambda: page.locator("#chat-status").inner_text() == "online", 30,
+               "the chat to reconnect after the reload")
+    n_bot = len(bot_texts(page))
+    page.locator("#chat-input").fill("thanks")
+    page.keyboard.press("Enter")
+    wait_until(lambda: len(bot_texts(page)) > n_bot, 60, "a reply after the reload")
+    # The same Rasa conversation goes on (session_persistence: the sender id is the session id).
+    users = [e for e in tracker(shop["rasa"], sid)["events"] if e.get("event") == "user"]
+    assert len(users) >= 4, f"Rasa's conversation {sid} has only {len(users)} user messages"
+    page.screenshot(path=str(screenshots / "05-after-reload.png"), full_page=True)
+
+
+def test_report_shows_both_charts_the_score_and_every_record(shop, stack_redis, screenshots):
+    page, sid = shop["page"], shop["sid"]
+    page.locator("#end-session").click()
+    page.wait_for_url(f"**/report/{sid}")
+    page.wait_for_selector("body[data-loaded=true]")
+    frames = stack_redis.xlen(redis_schema.session_history(sid))
+    messages = stack_redis.xlen(redis_schema.session_chat(sid))
+    assert frames >= 10 and messages >= 3
+    # Chart.js drew both charts with the stored points.
+    charts = page.evaluate("""() => Object.values(Chart.instances).map(c => ({
+        id: c.canvas.id, sets: c.data.datasets.length,
+        points: c.data.datasets.reduce((n, d) => n + d.data.length, 0)}))""")
+    by_id = {c["id"]: c for c in charts}
+    assert by_id["chart-emotions"]["sets"] == len(LABELS)
+    face_rows = sum(1 for _, f in stack_redis.xrange(redis_schema.session_history(sid))
+                    if f.get("face_present") == "1")
+    assert by_id["chart-emotions"]["points"] == face_rows * len(LABELS)
+    assert by_id["chart-valence"]["points"] >= face_rows + messages - 1
+    score = page.locator("#score-value").inner_text()
+    assert re.fullmatch(r"-?\d{1,3}", score) and -100 <= int(score) <= 100, f"score shown: {score!r}"
+    api = json.load(urllib.request.urlopen(f"{shop['url']}/api/sessions/{sid}/report", timeout=10))
+    assert int(score) == api["score"]["session"]
+    said = len(api["conversation"])
+    assert said >= 2 * 4, f"the report shows only {said} lines of the conversation"
+    rows = page.locator("#records tbody tr")
+    assert rows.count() == frames + messages + said, "the table does not list every stored record"
+    assert int(page.locator("#record-count").inner_text()) == frames + messages + said
+    page.screenshot(path=str(screenshots / "06-report.png"), full_page=True)
+
+    # JSON download: the same report as a file.
+    with page.expect_download() as info:
+        page.locator("#download-json").click()
+    download = info.value
+    assert download.suggested_filename == f"emotical-report-{sid}.json"
+    saved = json.loads(Path(download.path()).read_text())
+    assert len(saved["history"]) == frames and len(saved["chat"]) == messages
+
+
+def test_delete_leaves_no_key_of_the_session(shop, stack_redis, screenshots):
+    page, sid = shop["page"], shop["sid"]
+    page.locator("#delete-button").click()
+    page.locator("#delete-yes").click()
+    result = page.locator("#delete-result")
+    result.wait_for(state="visible")
+    assert result.get_attribute("data-left") == "0", result.inner_text()
+    assert "Nothing is stored" in result.inner_text()
+    assert page.locator("#record-count").inner_text() == "0"
+    left = [k for k in stack_redis.scan_iter(match=f"*{sid}*")]
+    assert left == [], f"keys of session {sid} still in Redis after delete: {left}"
+    page.screenshot(path=str(screenshots / "07-deleted.png"), full_page=True)
+
+
+def test_phone_sized_screen_and_keyboard_only_chat(stack, browser, screenshots):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        page.goto(stack.sidecar_url + f"/?product={PRODUCT}&nogreet=1")
+        page.wait_for_selector("body[data-ready=true]")
+        wait_until(lambda: page.locator("#chat-status").inner_text() == "online", 30,
+                   "the chat to connect on the phone")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page scrolls sideways on a phone ({width}px wide)"
+        # Keyboard only: the skip link leads to the chat input; Enter sends.
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip"
+        page.keyboard.press("Enter")
+        page.locator("#chat-input").focus()
+        page.keyboard.type("hello")
+        page.keyboard.press("Enter")
+        wait_until(lambda: bot_texts(page), 60, "a reply to a message typed with the keyboard")
+        for selector in ("#chat-input", "#camera-toggle", "#chat-send"):
+            name = page.evaluate(
+                f"(() => {{ const e = document.querySelector('{selector}'); return e.labels?.[0]?.textContent "
+                f"|| e.getAttribute('aria-label') || e.textContent; }})()")
+            assert name.strip(), f"{selector} has no accessible name"
+        page.screenshot(path=str(screenshots / "08-phone.png"), full_page=True)
+    finally:
+        context.close()
