@@ -1,0 +1,94 @@
+"""Plain numpy reference of the native kernels (`kernels.pyx`); tests hold the compiled twin to it.
+
+Two kernels:
+- `prepare_faces`: grey frame + face boxes → the expression model's normalised input batch
+  (crop, bilinear resize with half-pixel centres, border replicated, `x / 127.5 - 1`).
+- `update_sessions`: one time-aware exponential smoothing step per session row of a state table,
+  with valence, arousal, dominant label and the running -100..100 session score.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Columns of the session state table: the smoothed probabilities, then these three.
+COL_LAST_TS = 8
+COL_WEIGHT = 9
+COL_VALENCE_SUM = 10
+STATE_COLUMNS = 11
+#: Columns of `update_sessions`' output.
+OUT_VALENCE, OUT_AROUSAL, OUT_SCORE, OUT_DOMINANT = 0, 1, 2, 3
+
+
+def _axis_taps(start: int, length: int, size: int, limit: int):
+    """Source indices and weights of one axis for a half-pixel-centred bilinear resize."""
+    scale = max(length, 1) / size
+    src = start + (np.arange(size, dtype=np.float64) + 0.5) * scale - 0.5
+    src = np.clip(src, 0.0, limit - 1)
+    lo = np.floor(src).astype(np.int64)
+    hi = np.minimum(lo + 1, limit - 1)
+    return lo, hi, src - lo
+
+
+def prepare_faces(gray: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
+    """Crop each (x, y, w, h) box of `gray` (uint8, H×W), resize to size×size, scale to [-1, 1].
+
+    Returns float32 (n, 1, size, size). Boxes may reach past the frame; the border is repeated.
+    """
+    gray = np.ascontiguousarray(gray, dtype=np.uint8)
+    boxes = np.asarray(boxes, dtype=np.int32).reshape(-1, 4)
+    height, width = gray.shape
+    out = np.empty((len(boxes), 1, size, size), dtype=np.float32)
+    img = gray.astype(np.float64)
+    for i, (x, y, w, h) in enumerate(boxes):
+        x0, x1, fx = _axis_taps(int(x), int(w), size, width)
+        y0, y1, fy = _axis_taps(int(y), int(h), size, height)
+        top = img[y0][:, x0] * (1 - fx) + img[y0][:, x1] * fx
+        bottom = img[y1][:, x0] * (1 - fx) + img[y1][:, x1] * fx
+        value = top * (1 - fy[:, None]) + bottom * fy[:, None]
+        out[i, 0] = value / 127.5 - 1.0
+    return out
+
+
+def update_sessions(table: np.ndarray, rows: np.ndarray, probs: np.ndarray, ts: np.ndarray,
+                    present: np.ndarray, valence: np.ndarray, arousal: np.ndarray,
+                    neutral: int, tau: float, tau_decay: float, max_dt: float) -> np.ndarray:
+    """Advance each listed session row of `table` (float64, rows × STATE_COLUMNS) by one frame.
+
+    With a face (`present` 1 and finite, positive `probs`), the smoothed vector moves towards
+    the frame's probabilities with weight `1 - exp(-dt / tau)`; without one it decays towards the
+    neutral label with time constant `tau_decay`. A row's first frame sets the state outright.
+    The session score is 100 × the mean frame valence, weighted by the model's confidence (its top
+    probability). Returns float64 (n, 4): valence, arousal, score, dominant label index.
+    """
+    out = np.zeros((len(rows), 4), dtype=np.float64)
+    for i, row in enumerate(rows):
+        p = np.asarray(probs[i], dtype=np.float64)
+        total = p.sum() if np.all(np.isfinite(p)) and np.all(p >= 0) else 0.0
+        has_face = bool(present[i]) and total > 0
+        target = np.zeros(8, dtype=np.float64)
+        if has_face:
+            target = p / total
+        else:
+            target[neutral] = 1.0
+        state = table[row]
+        last = state[COL_LAST_TS]
+        t = float(ts[i])
+        if last <= 0:
+            alpha = 1.0
+            state[COL_LAST_TS] = t
+        else:
+            dt = min(max(t - last, 0.0), max_dt)
+            alpha = 1.0 - np.exp(-dt / (tau if has_face else tau_decay))
+            state[COL_LAST_TS] = max(t, last)
+        state[:8] += alpha * (target - state[:8])
+        if has_face:
+            conf = target.max()
+            state[COL_WEIGHT] += conf
+            state[COL_VALENCE_SUM] += conf * float(target @ valence)
+        out[i, OUT_VALENCE] = float(state[:8] @ valence)
+        out[i, OUT_AROUSAL] = float(state[:8] @ arousal)
+        weight = state[COL_WEIGHT]
+        out[i, OUT_SCORE] = 100.0 * state[COL_VALENCE_SUM] / weight if weight > 0 else 0.0
+        out[i, OUT_DOMINANT] = float(np.argmax(state[:8]))
+    return out

@@ -1,0 +1,29 @@
+"""`python -m vision_sidecar`: read the settings, check the model file, serve until stopped."""
+
+from __future__ import annotations
+
+import sys
+
+from aiohttp import web
+
+from vision_sidecar.logs import configure
+from vision_sidecar.settings import Settings, SettingsError
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+        settings.check_files()
+    except SettingsError as exc:
+        print(f"vision sidecar: {exc}", file=sys.stderr)
+        return 2
+    configure(settings.log_level)
+    from vision_sidecar.app import make_app
+
+    web.run_app(make_app(settings), host=settings.host, port=settings.port,
+                print=lambda *_: None, access_log=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Expression backends: a face crop batch in, probabilities over the 8 shared labels out.
+
+`make_backend(settings)` builds the configured one: `local` (fer's mini-Xception through
+onnxruntime) or `rekognition` (AWS, budgeted per session, the local model filling the gaps).
+"""
+
+from __future__ import annotations
+
+from vision_sidecar.expression.base import ExpressionBackend, FaceJob
+from vision_sidecar.settings import Settings
+
+
+def make_backend(settings: Settings) -> ExpressionBackend:
+    """The backend `settings.backend` names, ready to classify."""
+    from vision_sidecar.expression.local import LocalOnnxBackend
+
+    local = LocalOnnxBackend(settings.model_path)
+    if settings.backend == "local":
+        return local
+    import boto3
+
+    from vision_sidecar.expression.rekognition import RekognitionBackend
+
+    client = boto3.client("rekognition", region_name=settings.aws_region)
+    return RekognitionBackend(client, local, settings.rekognition_per_minute)
+
+
+__all__ = ["ExpressionBackend", "FaceJob", "make_backend"]

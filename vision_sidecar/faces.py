@@ -1,0 +1,153 @@
+"""Finding the shopper's face: OpenCV Haar detection on small images, tracking in between.
+
+Per session a `TrackState` remembers the last face box. While a face is tracked, a template
+match in a small window around the last box follows it (about 0.1 ms); every `detect_every`
+frames, or when the match fails, the Haar cascade re-detects in a window around the last box,
+scaled so the face is about 40 px wide. With no face, the whole frame (scaled to about 200 px
+across) is searched every `search_every` frames. Several faces: the largest is the shopper.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+CASCADE_FILE = "haarcascade_frontalface_default.xml"
+Box = Tuple[int, int, int, int]  # x, y, w, h in the decoded frame's pixels
+
+SEARCH_WIDTH = 200  # width of the image the full-frame search runs on (faces ≥ 1/10 of it)
+NEAR_FACE_PX = 40  # face width the re-detection window is scaled to
+TEMPLATE_PX = 24  # face width of the tracking template
+MATCH_THRESHOLD = 0.6
+
+
+@dataclass
+class TrackState:
+    """What the locator remembers about one session's face between frames."""
+
+    box: Optional[Box] = None
+    template: Optional[np.ndarray] = None
+    template_scale: float = 1.0
+    since_detect: int = 0
+    search_countdown: int = 0
+    faces: int = 0
+
+
+def _clip(x0: int, y0: int, x1: int, y1: int, width: int, height: int) -> Box:
+    x0, y0 = max(0, x0), max(0, y0)
+    x1, y1 = min(width, x1), min(height, y1)
+    return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
+
+
+def _around(box: Box, margin: float, width: int, height: int) -> Box:
+    x, y, w, h = box
+    mx, my = int(w * margin), int(h * margin)
+    return _clip(x - mx, y - my, x + w + mx, y + h + my, width, height)
+
+
+class FaceLocator:
+    """Finds the shopper's face in grey frames; safe to share between threads."""
+
+    def __init__(self, detect_every: int = 5, search_every: int = 3,
+                 cascade_path: Optional[str] = None) -> None:
+        self.detect_every = detect_every
+        self.search_every = search_every
+        self.cascade_path = cascade_path or str(cv2.data.haarcascades + CASCADE_FILE)
+        self._local = threading.local()
+        if self._cascade().empty():
+            raise RuntimeError(f"could not load the Haar cascade {self.cascade_path}")
+
+    def _cascade(self) -> cv2.CascadeClassifier:
+        cascade = getattr(self._local, "cascade", None)
+        if cascade is None:
+            cascade = cv2.CascadeClassifier(self.cascade_path)
+            self._local.cascade = cascade
+        return cascade
+
+    def detect(self, gray: np.ndarray) -> List[Box]:
+        """All faces in a whole frame, largest first (searched on a ~200 px wide copy)."""
+        height, width = gray.shape
+        scale = min(1.0, SEARCH_WIDTH / width)
+        small = gray if scale == 1.0 else cv2.resize(
+            gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        found = self._cascade().detectMultiScale(small, 1.1, 4, minSize=(20, 20))
+        boxes = [tuple(round(v / scale) for v in f) for f in found]
+        return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)  # type: ignore[return-value]
+
+    def _detect_near(self, gray: np.ndarray, box: Box) -> Optional[Box]:
+        height, width = gray.shape
+        rx, ry, rw, rh = _around(box, 0.5, width, height)
+        if rw < 8 or rh < 8:
+            return None
+        scale = min(1.0, NEAR_FACE_PX / max(box[2], 1))
+        roi = gray[ry:ry + rh, rx:rx + rw]
+        if scale < 1.0:
+            roi = cv2.resize(roi, (max(1, round(rw * scale)), max(1, round(rh * scale))),
+                             interpolation=cv2.INTER_AREA)
+        face = box[2] * scale
+        found = self._cascade().detectMultiScale(
+            roi, 1.1, 3, minSize=(int(face * 0.6),) * 2, maxSize=(int(face * 1.6) + 1,) * 2)
+        if len(found) == 0:
+            return None
+        x, y, w, h = max(found, key=lambda f: f[2] * f[3])
+        return (rx + round(x / scale), ry + round(y / scale),
+                round(w / scale), round(h / scale))
+
+    def _remember(self, gray: np.ndarray, state: TrackState, box: Box) -> None:
+        x, y, w, h = box
+        scale = min(1.0, TEMPLATE_PX / max(w, 1))
+        patch = gray[y:y + h, x:x + w]
+        state.template = cv2.resize(patch, (max(4, round(w * scale)), max(4, round(h * scale))),
+                                    interpolation=cv2.INTER_AREA)
+        state.template_scale = scale
+        state.box = box
+        state.since_detect = 0
+
+    def _follow(self, gray: np.ndarray, state: TrackState) -> Optional[Box]:
+        assert state.box is not None and state.template is not None
+        height, width = gray.shape
+        _x, _y, w, h = state.box
+        rx, ry, rw, rh = _around(state.box, 0.3, width, height)
+        scale = state.template_scale
+        th, tw = state.template.shape
+        sw, sh = max(tw, round(rw * scale)), max(th, round(rh * scale))
+        window = gray[ry:ry + rh, rx:rx + rw]
+        if window.shape[0] < 4 or window.shape[1] < 4:
+            return None
+        window = cv2.resize(window, (sw, sh), interpolation=cv2.INTER_AREA)
+        scores = cv2.matchTemplate(window, state.template, cv2.TM_CCOEFF_NORMED)
+        _, best, _, (bx, by) = cv2.minMaxLoc(scores)
+        if not np.isfinite(best) or best < MATCH_THRESHOLD:
+            return None
+        return rx + round(bx / scale), ry + round(by / scale), w, h
+
+    def locate(self, gray: np.ndarray, state: TrackState) -> Optional[Box]:
+        """The shopper's face box in `gray`, or None; updates `state` (count in `state.faces`)."""
+        if state.box is not None:
+            if state.since_detect + 1 < self.detect_every and state.template is not None:
+                box = self._follow(gray, state)
+                if box is not None:
+                    state.box = box
+                    state.since_detect += 1
+                    return box
+            box = self._detect_near(gray, state.box)
+            if box is not None:
+                self._remember(gray, state, box)
+                state.faces = max(state.faces, 1)
+                return box
+            state.box, state.template, state.search_countdown = None, None, 0
+        if state.search_countdown > 0:
+            state.search_countdown -= 1
+            state.faces = 0
+            return None
+        boxes = self.detect(gray)
+        state.faces = len(boxes)
+        if not boxes:
+            state.search_countdown = self.search_every - 1
+            return None
+        self._remember(gray, state, boxes[0])
+        return boxes[0]

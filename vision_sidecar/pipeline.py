@@ -1,0 +1,125 @@
+"""One frame's way: bytes → grey frame → shopper's face → model input → expression → smoothed
+state → Redis.
+
+Decoding, face finding and the crop kernel run on the thread pool (OpenCV and the native kernel
+release the GIL); the expression model runs there too, batched across sessions; smoothing (a few
+microseconds, native) runs on the event loop, and the Redis write is coalesced across sessions.
+Frames of one session are processed one at a time, in order (the session lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+from emotical_shared.labels import LABELS
+from native import OUT_AROUSAL, OUT_DOMINANT, OUT_SCORE, OUT_VALENCE, kernels
+from vision_sidecar.batching import MicroBatcher
+from vision_sidecar.decode import decode_frame
+from vision_sidecar.expression.base import FACE_SIZE, ExpressionBackend, FaceJob
+from vision_sidecar.faces import Box, FaceLocator, TrackState
+from vision_sidecar.sessions import Session, SessionRegistry
+from vision_sidecar.settings import Settings
+from vision_sidecar.store import EmotionStore, state_fields
+
+
+@dataclass
+class Analysis:
+    """What the thread-pool stage found in one frame."""
+
+    faces: int
+    box: Optional[Box]
+    tensor: Optional[np.ndarray]
+    scale: int
+    timings: Dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class FrameResult:
+    """One processed frame's outcome: the session's smoothed state after it."""
+
+    faces: int
+    face_present: bool
+    probs: Dict[str, float]
+    dominant: str
+    valence: float
+    arousal: float
+    score: float
+    ts: float
+    stored: bool
+    box: Optional[Box] = None
+
+    def to_json(self, seq: int) -> Dict[str, Any]:
+        """The small per-frame reply the widget shows as a live indicator."""
+        return {
+            "seq": seq, "faces": self.faces, "face_present": self.face_present,
+            "dominant": self.dominant, "probs": {k: round(v, 4) for k, v in self.probs.items()},
+            "valence": round(self.valence, 4), "arousal": round(self.arousal, 4),
+            "score": round(self.score, 2), "ts": round(self.ts, 3), "stored": self.stored,
+            "box": list(self.box) if self.box else None,
+        }
+
+
+class Pipeline:
+    """The frame pipeline shared by the WebSocket, the HTTP upload and developer mode."""
+
+    def __init__(self, settings: Settings, backend: ExpressionBackend, store: EmotionStore,
+                 registry: SessionRegistry, pool: Executor, workers: int) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.store = store
+        self.registry = registry
+        self.pool = pool
+        self.locator = FaceLocator(settings.detect_every, settings.search_every)
+        self.model = MicroBatcher(backend.classify, pool, max_batch=32,
+                                  max_inflight=max(1, workers))
+
+    def analyse(self, track: TrackState, data: bytes) -> Analysis:
+        """Decode, find the shopper's face and build its model input (runs on a pool thread)."""
+        t0 = time.perf_counter()
+        frame = decode_frame(data, self.settings.max_frame_bytes, self.settings.max_pixels)
+        t1 = time.perf_counter()
+        box = self.locator.locate(frame.gray, track)
+        t2 = time.perf_counter()
+        tensor = None
+        if box is not None:
+            tensor = kernels.prepare_faces(frame.gray, np.array([box], dtype=np.int32),
+                                           FACE_SIZE)[0]
+        t3 = time.perf_counter()
+        return Analysis(faces=track.faces if box is not None else 0, box=box, tensor=tensor,
+                        scale=frame.scale,
+                        timings={"decode": t1 - t0, "locate": t2 - t1, "crop": t3 - t2})
+
+    async def process(self, session: Session, data: bytes, ts: Optional[float] = None) -> FrameResult:
+        """Run one frame of `session` through the pipeline and store the new state."""
+        async with session.lock:
+            ts = time.time() if ts is None else ts
+            loop = asyncio.get_running_loop()
+            analysis = await loop.run_in_executor(self.pool, self.analyse, session.track, data)
+            probs = np.zeros(len(LABELS), dtype=np.float64)
+            if analysis.tensor is not None:
+                probs = await self.model.submit(FaceJob(session.sid, analysis.tensor, data))
+            session.frames += 1
+            if self.registry.find(session.sid) is not session:  # deleted meanwhile
+                session = self.registry.get(session.sid)
+            present = analysis.tensor is not None
+            out = self.registry.smooth(np.array([session.row]), np.asarray(probs)[None],
+                                       np.array([ts]), np.array([present], dtype=np.uint8))[0]
+            smoothed = self.registry.probs_of(session.row)
+            state = dict(zip(LABELS, (float(p) for p in smoothed), strict=False))
+            dominant = LABELS[int(out[OUT_DOMINANT])]
+            fields = state_fields(state, dominant, out[OUT_VALENCE], out[OUT_AROUSAL],
+                                  out[OUT_SCORE], present, ts)
+            stored = await self.store.write(session.sid, fields)
+            box = None
+            if analysis.box is not None:
+                box = tuple(int(v * analysis.scale) for v in analysis.box)  # original pixels
+            return FrameResult(faces=analysis.faces, face_present=present, probs=state,
+                               dominant=dominant, valence=float(out[OUT_VALENCE]),
+                               arousal=float(out[OUT_AROUSAL]), score=float(out[OUT_SCORE]),
+                               ts=ts, stored=stored, box=box)  # type: ignore[arg-type]

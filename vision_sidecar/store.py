@@ -1,0 +1,174 @@
+"""Redis reads and writes of session emotion, exactly as `emotical_shared.redis_schema` says.
+
+Writes from many sessions are coalesced: while one pipeline is on the wire the next ones
+queue and go together (HSET + EXPIRE of `session:{sid}:emotion`, XADD MAXLEN ~ + EXPIRE of
+`session:{sid}:history`). A failed pipeline is retried once after a short pause, then the
+frame's write is given up (logged, throttled) and reported as `stored: false`; redis-py
+reconnects on the next call, so frames land again as soon as Redis is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from emotical_shared import redis_schema as schema
+from vision_sidecar.errors import StoreUnavailableError
+from vision_sidecar.logs import Throttled, event
+
+log = logging.getLogger("emotical.sidecar.store")
+RETRY_PAUSE_S = 0.2
+MAX_HISTORY_COUNT = 10_000
+
+
+def connect(url: str) -> aioredis.Redis:
+    """An asyncio Redis client with short timeouts (a stopped Redis must not stall frames)."""
+    return aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=2.0,
+                                   socket_connect_timeout=1.0, retry_on_timeout=False)
+
+
+def history_start(since: Optional[str]) -> str:
+    """XRANGE start for `since`: a stream id (exclusive), unix seconds, or nothing (all)."""
+    if not since:
+        return "-"
+    if "-" in since:
+        ms, _, seq = since.partition("-")
+        if not (ms.isdigit() and seq.isdigit()):
+            raise ValueError(f"since={since!r} is neither a stream id nor unix seconds")
+        return "(" + since
+    try:
+        seconds = float(since)
+    except ValueError:
+        raise ValueError(f"since={since!r} is neither a stream id nor unix seconds") from None
+    if not 0 <= seconds < 1e11:
+        raise ValueError(f"since={since!r} is out of range")
+    return str(int(seconds * 1000))
+
+
+def parse_state(fields: Mapping[str, str]) -> Dict[str, Any]:
+    """A stored emotion hash or stream entry as typed JSON values."""
+    out: Dict[str, Any] = {}
+    for key, value in fields.items():
+        if key == "dominant":
+            out[key] = value
+        elif key == "face_present":
+            out[key] = value == "1"
+        else:
+            try:
+                out[key] = float(value)
+            except ValueError:
+                out[key] = value
+    return out
+
+
+class EmotionStore:
+    """The sidecar's view of Redis."""
+
+    def __init__(self, client: aioredis.Redis, ttl_s: int = schema.SESSION_TTL_S) -> None:
+        self.client = client
+        self.ttl_s = ttl_s
+        self._pending: List[Tuple[str, Dict[str, str], asyncio.Future]] = []
+        self._flushing = False
+        self._warn = Throttled(5.0)
+        self.failed_writes = 0
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.client.ping())
+        except (RedisError, OSError):
+            return False
+
+    async def write(self, sid: str, fields: Dict[str, str]) -> bool:
+        """Store one frame's state (latest hash and history entry); False if Redis is down."""
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((sid, fields, future))
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                ok = await self._send(batch)
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_result(ok)
+        finally:
+            self._flushing = False
+
+    async def _send(self, batch: List[Tuple[str, Dict[str, str], asyncio.Future]]) -> bool:
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=False)
+            for sid, fields, _ in batch:
+                latest, history = schema.session_emotion(sid), schema.session_history(sid)
+                pipe.hset(latest, mapping=fields)
+                pipe.expire(latest, self.ttl_s)
+                pipe.xadd(history, fields, maxlen=schema.HISTORY_MAXLEN, approximate=True)
+                pipe.expire(history, self.ttl_s)
+            try:
+                await pipe.execute()
+                return True
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                if attempt == 1:
+                    await asyncio.sleep(RETRY_PAUSE_S)
+                    continue
+                self.failed_writes += len(batch)
+                self._warn(log, "redis_write_failed", frames=len(batch),
+                           sessions=",".join(sorted({s for s, _, _ in batch}))[:200],
+                           error=type(exc).__name__)
+            except RedisError as exc:
+                self.failed_writes += len(batch)
+                event(log, logging.ERROR, "redis_write_rejected", frames=len(batch),
+                      error=str(exc)[:200])
+                return False
+        return False
+
+    async def latest(self, sid: str) -> Optional[Dict[str, Any]]:
+        """The session's latest state, or None if nothing is stored."""
+        try:
+            fields = await self.client.hgetall(schema.session_emotion(sid))
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailableError(f"Redis did not answer: {type(exc).__name__}") from exc
+        return parse_state(fields) if fields else None
+
+    async def history(self, sid: str, since: Optional[str], count: int) -> List[Dict[str, Any]]:
+        """History entries after `since` (oldest first, at most `count`)."""
+        start = history_start(since)
+        try:
+            entries = await self.client.xrange(schema.session_history(sid), min=start, max="+",
+                                               count=min(count, MAX_HISTORY_COUNT))
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailableError(f"Redis did not answer: {type(exc).__name__}") from exc
+        return [{"id": entry_id, **parse_state(fields)} for entry_id, fields in entries]
+
+    async def delete(self, sid: str) -> List[str]:
+        """Delete every key of the session; returns the keys that existed."""
+        keys = list(schema.session_keys(sid))
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            for key in keys:
+                pipe.exists(key)
+            pipe.delete(*keys)
+            answers = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailableError(f"Redis did not answer: {type(exc).__name__}") from exc
+        return [key for key, existed in zip(keys, answers[:-1], strict=False) if existed]
+
+
+def state_fields(probs: Mapping[str, float], dominant: str, valence: float, arousal: float,
+                 score: float, face_present: bool, ts: Optional[float] = None) -> Dict[str, str]:
+    """The hash/stream fields of one state, as strings (schema: redis_schema.EMOTION_FIELDS)."""
+    fields = {label: f"{p:.5f}" for label, p in probs.items()}
+    fields.update(dominant=dominant, valence=f"{valence:.5f}", arousal=f"{arousal:.5f}",
+                  score=f"{score:.3f}", face_present="1" if face_present else "0",
+                  ts=f"{time.time() if ts is None else ts:.3f}")
+    return fields
