@@ -168,6 +168,15 @@ def test_reload_keeps_the_history_and_the_conversation(shop, screenshots):
     # The same Rasa conversation goes on (session_persistence: the sender id is the session id).
     users = [e for e in tracker(shop["rasa"], sid)["events"] if e.get("event") == "user"]
     assert len(users) >= 4, f"Rasa's conversation {sid} has only {len(users)} user messages"
+    assert users[-1]["text"] == "thanks"
+    # A dropped connection (as when Rasa restarts): the widget reconnects and rejoins the room.
+    page.evaluate("window.emotical.chat.socket.io.engine.close()")
+    wait_until(lambda: page.locator("#chat-status").inner_text() == "online", 30,
+               "the chat to reconnect after the connection dropped")
+    n_bot = len(bot_texts(page))
+    page.locator("#chat-input").fill("hello again")
+    page.keyboard.press("Enter")
+    wait_until(lambda: len(bot_texts(page)) > n_bot, 60, "a reply after reconnecting")
     page.screenshot(path=str(screenshots / "05-after-reload.png"), full_page=True)
 
 
@@ -234,11 +243,11 @@ def test_phone_sized_screen_and_keyboard_only_chat(stack, browser, screenshots):
                    "the chat to connect on the phone")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the page scrolls sideways on a phone ({width}px wide)"
-        # Keyboard only: the skip link leads to the chat input; Enter sends.
+        # Keyboard only: the first Tab stop is the skip link, which leads to the chat input.
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.className") == "skip"
         page.keyboard.press("Enter")
-        page.locator("#chat-input").focus()
+        assert page.evaluate("document.activeElement.id") == "chat-input"
         page.keyboard.type("hello")
         page.keyboard.press("Enter")
         wait_until(lambda: bot_texts(page), 60, "a reply to a message typed with the keyboard")
@@ -248,5 +257,41 @@ def test_phone_sized_screen_and_keyboard_only_chat(stack, browser, screenshots):
                 f"|| e.getAttribute('aria-label') || e.textContent; }})()")
             assert name.strip(), f"{selector} has no accessible name"
         page.screenshot(path=str(screenshots / "08-phone.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_widget_renders_images_cards_and_custom_payloads(stack, browser, screenshots):
+    """Every message shape Rasa's socket.io output sends (and bot.channels' custom payloads)."""
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(stack.sidecar_url + f"/?product={PRODUCT}&nogreet=1")
+        page.wait_for_selector("body[data-ready=true]")
+        first_sid = page.evaluate("document.body.dataset.session")
+        page.evaluate("""() => {
+          const chat = window.emotical.chat;
+          chat.receive({attachment: {type: "image", payload: {src: "/api/products/hats-01/image.svg"}}});
+          chat.receive({attachment: {type: "template", payload: {template_type: "generic",
+            elements: [{id: "bags-01", title: "Leather tote bag", subtitle: "roomy",
+                        image_url: "/api/products/bags-01/image.svg",
+                        buttons: [{title: "I like it", payload: "/express_like"}]}]}}});
+          chat.receive({custom: {products: [{id: "jack-01", name: "Alpine down parka", price: 34.44,
+                                             reason: "you like warm things"}]}});
+          chat.receive({custom: {text: "Your report", report_url: "/report/" + document.body.dataset.session}});
+        }""")
+        log = page.locator("#chat-log")
+        assert log.locator("img.msg-image").count() == 1
+        cards = log.locator("li.card")
+        assert cards.count() == 2
+        assert cards.nth(1).locator("h4").inner_text() == "Alpine down parka"
+        assert "you like warm things" in cards.nth(1).inner_text()
+        assert log.locator("a.report-link").get_attribute("href") == f"/report/{first_sid}"
+        page.screenshot(path=str(screenshots / "09-message-shapes.png"), full_page=True)
+        # Choosing a card opens that product in a new session.
+        cards.nth(1).locator("button.card-open").click()
+        wait_until(lambda: page.evaluate("document.body.dataset.session") != first_sid, 10,
+                   "a new session for the chosen product")
+        assert page.locator("#product-name").inner_text() == "Alpine down parka"
     finally:
         context.close()

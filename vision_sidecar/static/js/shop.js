@@ -70,7 +70,7 @@ function showView(productOpen) {
 }
 
 /** Open a product: a new session unless this product's session is the current one. */
-function openProduct(productId, { resume = false } = {}) {
+function openProduct(productId, { resume = false, focus = true } = {}) {
   const product = productById(productId);
   if (!product) return;
   let session = state.session;
@@ -85,7 +85,7 @@ function openProduct(productId, { resume = false } = {}) {
   showView(true);
   state.camera.setSession(session.session_id);
   state.chat.open(session.session_id);
-  if (!resume) document.getElementById("product-name").focus?.();
+  if (focus && !resume) document.getElementById("product-name").focus();
 }
 
 function closeProduct() {
@@ -131,6 +131,12 @@ async function main() {
   });
   state.camera = new Camera({ maxFps: state.config.max_fps || 10 });
   document.getElementById("back-button").addEventListener("click", closeProduct);
+  document.querySelector(".skip").addEventListener("click", (event) => {
+    const input = document.getElementById("chat-input");
+    if (input.offsetParent === null) return; // no product open: the link scrolls as usual
+    event.preventDefault();
+    input.focus();
+  });
   document.getElementById("end-session").addEventListener("click", endSession);
 
   // Resume the session of the last product view (history across reloads), or ?product=ID.
@@ -140,9 +146,10 @@ async function main() {
     state.session = saved;
     openProduct(saved.product_id, { resume: true });
   } else if (wanted && productById(wanted)) {
-    openProduct(wanted);
+    openProduct(wanted, { focus: false });
   }
   document.body.dataset.ready = "true";
+  window.emotical = state; // for the browser tests and for curious developers
 }
 
 main();
