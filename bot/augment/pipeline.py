@@ -1,0 +1,301 @@
+"""The augmentation pipeline: generate, filter cheap-first, embed once, filter, select, vary."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from tqdm import tqdm
+
+from bot.augment import filters
+from bot.augment.annotation import Example, relocate_entities
+from bot.augment.embeddings import Embedder
+from bot.augment.generators.base import (
+    Candidate,
+    Generator,
+    Source,
+    mask_entities,
+    rng_for,
+    stable_seed,
+    unmask,
+)
+from bot.augment.generators.entity_swap import EntityValuePool
+from bot.augment.generators.noise import casing, typo
+from bot.augment.nlu_yaml import NluData
+
+log = logging.getLogger(__name__)
+
+FILTERS = ("entity", "duplicate", "near_dup", "budget", "adequacy", "cross_intent", "diversity")
+NOISE_KINDS = ("typos", "casing")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Knobs of one run (defaults are the documented CLI defaults)."""
+
+    seed: int = 0
+    max_per_example: int = 4
+    embed_budget: int = 8
+    adequacy: float = 0.70
+    near_duplicate: float = 0.92
+    cross_intent_margin: float = 0.0
+    swaps_per_example: int = 2
+    noise_per_example: int = 1
+    noise_kinds: tuple[str, ...] = NOISE_KINDS
+    progress: bool = True
+
+
+@dataclass
+class IntentStats:
+    """Counts for one intent: inputs, candidates generated, drops per filter, outputs."""
+
+    inputs: int = 0
+    generated: int = 0
+    dropped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FILTERS, 0))
+    kept: int = 0
+    swaps: int = 0
+    noise: int = 0
+
+    @property
+    def total(self) -> int:
+        """Examples written for this intent."""
+        return self.kept + self.swaps + self.noise
+
+
+@dataclass
+class AugmentResult:
+    """Generated examples per intent (stable order) and the per-intent statistics."""
+
+    examples: dict[str, list[Example]]
+    stats: dict[str, IntentStats]
+    kinds: dict[str, int] = field(default_factory=dict)
+    #: per intent, parallel to ``examples``: (source example, generator kind) of each output
+    origins: dict[str, list[tuple[Example, str]]] = field(default_factory=dict)
+
+
+@dataclass
+class _Pending:
+    source: Source
+    example: Example
+    kind: str
+
+
+def build_sources(data: NluData, seed: int) -> list[Source]:
+    """Every hand-written example with its own seed (independent of file order)."""
+    return [
+        Source(intent, ex, stable_seed(seed, intent, ex.render())) for intent, ex in data.examples()
+    ]
+
+
+class Augmenter:
+    """Runs generators and filters over a data set."""
+
+    def __init__(
+        self,
+        generators: Sequence[Generator],
+        embedder: Embedder,
+        config: AugmentConfig = AugmentConfig(),
+    ) -> None:
+        unknown = set(config.noise_kinds) - set(NOISE_KINDS)
+        if unknown:
+            raise ValueError(f"unknown noise kinds {sorted(unknown)}; choose from {NOISE_KINDS}")
+        self.generators = list(generators)
+        self.embedder = embedder
+        self.config = config
+
+    def run(self, data: NluData) -> AugmentResult:
+        """Augment every intent example of ``data``."""
+        cfg = self.config
+        sources = build_sources(data, cfg.seed)
+        stats = {intent: IntentStats() for intent in data.intents}
+        kinds: dict[str, int] = {}
+        for s in sources:
+            stats[s.intent].inputs += 1
+
+        generated = self._generate(sources)
+        owner = {}
+        exact_seen = set()
+        for s in sources:
+            exact_seen.add(filters.exact_key(s.example.text))
+            owner.setdefault(filters.fold_key(s.example.text), s.intent)
+
+        pending: list[_Pending] = []
+        per_source: list[list[_Pending]] = []
+        for source, cands in zip(sources, generated, strict=True):
+            st = stats[source.intent]
+            st.generated += len(cands)
+            survivors = self._cheap_filters(source, cands, st, exact_seen, owner)
+            per_source.append(survivors)
+            pending.extend(survivors)
+
+        keep = self._embedding_filters(sources, pending, stats)
+        out: dict[str, list[Example]] = {intent: [] for intent in data.intents}
+        origins: dict[str, list[tuple[Example, str]]] = {intent: [] for intent in data.intents}
+        pool = EntityValuePool.from_data(data)
+        kept_keys: set[str] = set()
+        for source, survivors in zip(sources, per_source, strict=True):
+            st = stats[source.intent]
+            ok = [p for p in survivors if keep[id(p)]]
+            order = filters.pick_diverse(
+                source.example.text, [p.example.text for p in ok], len(ok)
+            )
+            chosen: list[Example] = []
+            chosen_kinds: list[str] = []
+            for i in order:
+                ex = ok[i].example
+                key = filters.exact_key(ex.text)
+                if len(chosen) >= cfg.max_per_example:
+                    st.dropped["diversity"] += 1
+                elif key in kept_keys:
+                    st.dropped["duplicate"] += 1
+                else:
+                    kept_keys.add(key)
+                    chosen.append(ex)
+                    chosen_kinds.append(ok[i].kind)
+                    kinds[ok[i].kind] = kinds.get(ok[i].kind, 0) + 1
+            st.kept += len(chosen)
+            extras = self._variants(source, chosen, pool, exact_seen | kept_keys, owner, st)
+            kept_keys.update(filters.exact_key(e.text) for e, _ in extras)
+            out[source.intent].extend(chosen + [e for e, _ in extras])
+            origins[source.intent].extend(
+                [(source.example, k) for k in chosen_kinds]
+                + [(source.example, k) for _, k in extras]
+            )
+        for name, n in (("swap", sum(s.swaps for s in stats.values())),
+                        ("noise", sum(s.noise for s in stats.values()))):
+            if n:
+                kinds[name] = n
+        return AugmentResult(out, stats, kinds, origins)
+
+    def _generate(self, sources: list[Source]) -> list[list[Candidate]]:
+        merged: list[list[Candidate]] = [[] for _ in sources]
+        chunk = 32
+        bar = tqdm(total=len(sources) * len(self.generators), desc="generating", unit="example",
+                   disable=not self.config.progress)
+        for gen in self.generators:
+            for i in range(0, len(sources), chunk):
+                batch = sources[i : i + chunk]
+                for j, cands in enumerate(gen.generate(batch)):
+                    merged[i + j].extend(cands)
+                bar.update(len(batch))
+        bar.close()
+        return merged
+
+    def _cheap_filters(
+        self,
+        source: Source,
+        cands: list[Candidate],
+        st: IntentStats,
+        exact_seen: set[str],
+        owner: dict[str, str],
+    ) -> list[_Pending]:
+        survivors: list[_Pending] = []
+        local: set[str] = set()
+        for cand in cands:
+            example = relocate_entities(source.example, cand.text)
+            if example is None:
+                st.dropped["entity"] += 1
+                continue
+            key = filters.exact_key(example.text)
+            if key in exact_seen or key in local or owner.get(
+                filters.fold_key(example.text), source.intent
+            ) != source.intent:
+                st.dropped["duplicate"] += 1
+                continue
+            if filters.is_near_duplicate(
+                example.text,
+                [source.example.text] + [p.example.text for p in survivors],
+                self.config.near_duplicate,
+            ):
+                st.dropped["near_dup"] += 1
+                continue
+            local.add(key)
+            survivors.append(_Pending(source, example, cand.kind))
+        if len(survivors) > self.config.embed_budget:
+            picked = sorted(
+                filters.pick_diverse(
+                    source.example.text, [p.example.text for p in survivors],
+                    self.config.embed_budget,
+                )
+            )
+            st.dropped["budget"] += len(survivors) - len(picked)
+            survivors = [survivors[i] for i in picked]
+        return survivors
+
+    def _embedding_filters(
+        self, sources: list[Source], pending: list[_Pending], stats: dict[str, IntentStats]
+    ) -> dict[int, bool]:
+        if not pending:
+            return {}
+        texts = [s.example.text for s in sources] + [p.example.text for p in pending]
+        vecs = self.embedder.embed(texts)
+        src_vecs, cand_vecs = vecs[: len(sources)], vecs[len(sources) :]
+        index = {id(s): i for i, s in enumerate(sources)}
+        own_src = src_vecs[[index[id(p.source)] for p in pending]]
+        adequate = filters.adequate(
+            filters.adequacy_scores(own_src, cand_vecs), self.config.adequacy
+        )
+        affinity, names = filters.intent_affinity(
+            cand_vecs, src_vecs, [s.intent for s in sources]
+        )
+        guard, _ = filters.cross_intent_ok(
+            affinity, names, [p.source.intent for p in pending], self.config.cross_intent_margin
+        )
+        keep: dict[int, bool] = {}
+        for p, ok_adequate, ok_guard in zip(pending, adequate, guard, strict=True):
+            st = stats[p.source.intent]
+            if not ok_adequate:
+                st.dropped["adequacy"] += 1
+            elif not ok_guard:
+                st.dropped["cross_intent"] += 1
+            keep[id(p)] = bool(ok_adequate and ok_guard)
+        return keep
+
+    def _variants(
+        self,
+        source: Source,
+        chosen: list[Example],
+        pool: EntityValuePool,
+        taken: set[str],
+        owner: dict[str, str],
+        st: IntentStats,
+    ) -> list[tuple[Example, str]]:
+        """Entity-value swaps and noisy copies of the source and its kept paraphrases."""
+        cfg = self.config
+        bases = [source.example, *chosen]
+        out: list[tuple[Example, str]] = []
+
+        def fresh(ex: Example) -> bool:
+            key = filters.exact_key(ex.text)
+            if key in taken or owner.get(filters.fold_key(ex.text), source.intent) != source.intent:
+                return False
+            taken.add(key)
+            return True
+
+        rng = rng_for(source, "swap")
+        for _ in range(cfg.swaps_per_example):
+            base = bases[rng.randrange(len(bases))]
+            for ex in pool.swaps(base, rng, 1):
+                if fresh(ex):
+                    out.append((ex, "swap"))
+                    st.swaps += 1
+        rng = rng_for(source, "noise")
+        for _ in range(cfg.noise_per_example if cfg.noise_kinds else 0):
+            base = bases[rng.randrange(len(bases))]
+            noisy = _noisy(base, rng, cfg.noise_kinds)
+            if noisy is not None and fresh(noisy):
+                out.append((noisy, "noise"))
+                st.noise += 1
+        return out
+
+
+def _noisy(example: Example, rng: random.Random, kinds: Sequence[str]) -> Optional[Example]:
+    masked, surfaces = mask_entities(example)
+    kind = kinds[rng.randrange(len(kinds))]
+    text = typo(masked, rng) if kind == "typos" else casing(masked, rng)
+    if text is None:
+        return None
+    return relocate_entities(example, unmask(text, surfaces))
+
