@@ -1,0 +1,149 @@
+"""Mood fusion: pure rule, and action_fuse_mood / action_express_sympathy on a real Redis."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Dict
+
+import pytest
+
+from actions.fusion import FaceReading, TextReading, fuse
+from actions.mood_actions import ActionExpressSympathy, ActionFuseMood
+from actions.settings import Settings
+from emotical_shared import redis_schema as keys
+from tests.bot.actions.helpers import emotion_hash, make_tracker, run_action, slots_of, user_event
+
+S = Settings()
+
+
+def face(probs: Dict[str, float], age_s: float = 0.5, present: bool = True) -> FaceReading:
+    reading = FaceReading.from_hash(emotion_hash(probs, age_s, present))
+    assert reading is not None
+    return reading
+
+
+def test_happy_face_outweighs_a_mildly_negative_message() -> None:
+    mood = fuse(face({"happy": 0.9, "calm": 0.1}), TextReading(-0.4, "negative"), S, time.time())
+    assert mood.mood == "positive" and mood.sympathy_level == 0
+    assert mood.dominant_emotion == "happy"
+
+
+def test_angry_face_with_complaint_is_negative_and_angry() -> None:
+    mood = fuse(face({"angry": 0.85, "calm": 0.15}), TextReading(-0.4, "negative"), S,
+                time.time(), intent="complain")
+    assert mood.mood == "negative"
+    assert mood.dominant_emotion == "angry"
+    assert mood.sympathy_level == 2, mood  # valence -0.56: between t2 and t3
+
+
+def test_stale_or_faceless_reading_counts_for_nothing() -> None:
+    text = TextReading(-0.3, "negative")
+    for reading in (face({"happy": 1.0}, age_s=S.face_stale_s + 5),
+                    face({"happy": 1.0}, present=False), None):
+        mood = fuse(reading, text, S, time.time())
+        assert not mood.face_used
+        assert mood.valence == pytest.approx(-0.3)
+        assert mood.mood == "negative" and mood.sympathy_level == 1
+
+
+def test_no_readings_at_all_is_neutral() -> None:
+    mood = fuse(None, None, S, time.time())
+    assert (mood.mood, mood.sympathy_level, mood.dominant_emotion) == ("neutral", 0, "calm")
+
+
+def test_sympathy_grows_with_negativity() -> None:
+    levels = [fuse(None, TextReading(v, "negative"), S, time.time()).sympathy_level
+              for v in (-0.1, -0.3, -0.5, -0.9)]
+    assert levels == [0, 1, 2, 3]
+
+
+def test_clear_confusion_asks_for_help_even_when_mild() -> None:
+    mood = fuse(face({"confused": 0.8, "calm": 0.2}), TextReading(0.0, "neutral"), S, time.time())
+    assert mood.mood == "neutral"
+    assert (mood.dominant_emotion, mood.sympathy_level) == ("confused", 1)
+
+
+def test_weights_are_configurable() -> None:
+    text_only = Settings(face_weight=0.0)
+    mood = fuse(face({"angry": 1.0}), TextReading(0.5, "positive"), text_only, time.time())
+    assert mood.mood == "positive" and not mood.face_used
+
+
+def test_malformed_hash_is_ignored() -> None:
+    assert FaceReading.from_hash({}) is None
+    assert FaceReading.from_hash({"happy": "x", "ts": "1"}) is None
+    assert FaceReading.from_hash({"happy": "0.5"}) is None  # no timestamp
+
+
+# -- through the actions and Redis -------------------------------------------------------------
+
+COMPLAINT = dict(intent="complain", text="this is taking forever", score=-0.4)
+
+
+def _fuse_and_sympathise(runtime: Any, redis_client: Any, domain: Dict[str, Any],
+                         probs: Dict[str, float], sid: str) -> tuple:
+    redis_client.hset(keys.session_emotion(sid), mapping=emotion_hash(probs))
+    event = user_event(**COMPLAINT, metadata={"session_id": sid, "shopper_id": "u1"})
+    events, _ = run_action(ActionFuseMood(), make_tracker([event]), domain)
+    tracker = make_tracker([event, *events], slots_of(events))
+    _, messages = run_action(ActionExpressSympathy(), tracker, domain)
+    return slots_of(events), messages
+
+
+def test_same_complaint_happy_vs_angry_face(runtime: Any, redis_client: Any,
+                                            domain: Dict[str, Any]) -> None:
+    happy_slots, happy_msgs = _fuse_and_sympathise(runtime, redis_client, domain,
+                                                   {"happy": 0.9, "calm": 0.1}, "s-happy")
+    angry_slots, angry_msgs = _fuse_and_sympathise(runtime, redis_client, domain,
+                                                   {"angry": 0.85, "calm": 0.15}, "s-angry")
+    assert happy_slots["mood"] == "positive" and happy_msgs == [], happy_msgs
+    assert angry_slots["mood"] == "negative" and angry_slots["dominant_emotion"] == "angry"
+    apologies = [v["text"] for v in domain["responses"]["utter_sympathy_apologise_2"]]
+    assert [m["text"] for m in angry_msgs] == [apologies[0]], angry_msgs
+
+
+def test_fuse_mood_records_chat_sentiment_and_session(runtime: Any, redis_client: Any,
+                                                      domain: Dict[str, Any]) -> None:
+    event = user_event(**COMPLAINT, metadata={"session_id": "s-9", "shopper_id": "u-9",
+                                              "product_id": "shoe-01"})
+    events, _ = run_action(ActionFuseMood(), make_tracker([event]), domain)
+    run_action(ActionFuseMood(), make_tracker([event]), domain)  # same message: recorded once
+    chat = redis_client.xrange(keys.session_chat("s-9"))
+    assert len(chat) == 1
+    assert chat[0][1]["intent"] == "complain" and float(chat[0][1]["score"]) == pytest.approx(-0.4)
+    assert "text" not in chat[0][1]
+    assert redis_client.sismember(keys.shopper_sessions("u-9"), "s-9")
+    meta = redis_client.hgetall(keys.session_meta("s-9"))
+    assert meta["shopper_id"] == "u-9" and meta["product_id"] == "shoe-01"
+    assert redis_client.ttl(keys.session_chat("s-9")) > 0
+    assert slots_of(events)["product_id"] == "shoe-01"
+
+
+def test_ids_fall_back_to_sender(runtime: Any, redis_client: Any, domain: Dict[str, Any]) -> None:
+    event = user_event(**COMPLAINT)
+    run_action(ActionFuseMood(), make_tracker([event], sender="conv-42"), domain)
+    assert redis_client.exists(keys.session_chat("conv-42"))
+    assert redis_client.sismember(keys.shopper_sessions("conv-42"), "conv-42")
+
+
+def test_sympathy_never_repeats_a_line_in_a_session(runtime: Any, redis_client: Any,
+                                                    domain: Dict[str, Any]) -> None:
+    sid = "s-rep"
+    redis_client.hset(keys.session_emotion(sid), mapping=emotion_hash({"sad": 1.0}))
+    history: list = [{"event": "session_started"}]
+    said = []
+    for _ in range(4):
+        event = user_event(intent="complain", text="meh", score=-0.6,
+                           metadata={"session_id": sid})
+        history.append(event)
+        events, _ = run_action(ActionFuseMood(), make_tracker(history), domain)
+        history.extend(events)
+        _, messages = run_action(ActionExpressSympathy(), make_tracker(history, slots_of(events)),
+                                 domain)
+        for m in messages:
+            history.append({"event": "bot", "text": m["text"], "data": {}})
+            said.append(m["text"])
+    assert len(said) == 4, said
+    assert len(set(said)) == len(said), f"a sympathy line was repeated: {said}"
+    comfort = {v["text"] for lv in (1, 2, 3) for v in domain["responses"][f"utter_sympathy_comfort_{lv}"]}
+    assert set(said) <= comfort
