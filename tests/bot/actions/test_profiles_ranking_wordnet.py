@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ def test_steps_diminish_and_stay_bounded() -> None:
         steps.append(new - w)
         w = new
     assert 0.99 < w <= 1.0
-    assert all(b < a for a, b in zip(steps, steps[1:], strict=False)), "steps must shrink"
+    assert all(b < a for a, b in itertools.pairwise(steps)), "steps must shrink"
     assert step_weight(-1.0, -1.0) == -1.0 and step_weight(1.0, 5.0) == 1.0
     assert step_weight(0.8, -0.5) == pytest.approx(0.8 - 0.5 * 1.8)
 
