@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Tuple
@@ -17,6 +18,8 @@ from typing import Dict, Iterator, List, Mapping, Tuple
 from .profiles import TagObservation
 
 Entry = Tuple[str, Dict[str, TagObservation]]
+#: A claimed file this old belongs to a replay that crashed; the next replay takes it over.
+ORPHAN_AGE_S = 60.0
 
 
 class Spool:
@@ -44,16 +47,23 @@ class Spool:
         """Whether any update waits (in any process's file)."""
         return self.folder.is_dir() and any(self.folder.glob("*.jsonl"))
 
+    def _orphans(self) -> List[Path]:
+        """Files claimed by a replay that died (a crash mid-replay), left for ORPHAN_AGE_S."""
+        now = time.time()
+        return [p for p in self.folder.glob("*.claimed-*")
+                if now - p.stat().st_mtime > ORPHAN_AGE_S]
+
     def claim(self) -> List[Path]:
         """Take every waiting file for replay (atomic rename); returns the claimed paths."""
         claimed = []
         if not self.folder.is_dir():
             return claimed
         with self._lock:
-            for path in sorted(self.folder.glob("*.jsonl")):
-                target = path.with_suffix(f".claimed-{uuid.uuid4().hex[:8]}")
+            for path in sorted(self.folder.glob("*.jsonl")) + self._orphans():
+                target = path.with_name(f"{path.name.split('.')[0]}.claimed-{uuid.uuid4().hex[:8]}")
                 try:
                     path.rename(target)
+                    os.utime(target)
                 except FileNotFoundError:
                     continue  # another server claimed it first
                 claimed.append(target)

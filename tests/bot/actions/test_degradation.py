@@ -121,3 +121,20 @@ def test_emotion_reads_switched_off_ignore_the_face(runtime: Runtime, redis_clie
     events, _ = run_action(ActionFuseMood(), make_tracker([event]), domain)
     assert slots_of(events)["mood"] == "neutral"
     assert not redis_client.exists(keys.session_chat("s-off"))
+
+
+def test_spool_takes_over_files_of_a_crashed_replay(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from actions.profiles import TagObservation
+    from actions.spool import ORPHAN_AGE_S, Spool
+
+    spool = Spool(tmp_path)
+    spool.append("u-1", {"red": TagObservation("red", 0.2, 1.0)})
+    (claimed,) = spool.claim()
+    assert spool.claim() == [], "a fresh claim belongs to a replay in progress"
+    old = time.time() - ORPHAN_AGE_S - 1
+    os.utime(claimed, (old, old))
+    (again,) = spool.claim()
+    assert [uid for uid, _ in Spool.read(again)] == ["u-1"]
