@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 from stack.fingerprint import model_path
 from stack.processes import Stack, base_env, bot_python, redis_env
