@@ -1,0 +1,356 @@
+"""Vision sidecar benchmark: where a 640×480 frame's time goes, and how many shoppers fit.
+
+Parts (each measured in its own process, on a real Redis started here):
+- pipeline: frames/s end to end in process (JPEG bytes in → state written to Redis) with 1 and
+  2 worker threads, 40 sessions each keeping one frame in flight; p50/p99 latency per frame and
+  the time per stage. Variants: native kernels, their numpy reference twins, and the classic
+  path (full-resolution decode, full-frame Haar at scale 1.1 on every frame, same model).
+- websocket: the real sidecar process and 40 WebSocket shoppers sending 10 frames/s each;
+  frames processed and dropped, p50/p99 latency from send to reply.
+
+`python -m bench.vision_sidecar` runs everything (`make bench-vision`);
+`--part pipeline --workers 2 --variant native` runs one measurement and prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSIONS = 40
+HZ = 10.0
+
+
+def frames(count: int = 30) -> List[bytes]:
+    """640×480 JPEGs of one face moving a little, as from a webcam."""
+    from vision_sidecar import samples
+
+    return [samples.jpeg(samples.webcam_frame(dx=int(12 * np.sin(i / 5)), dy=int(4 * np.cos(i / 7))))
+            for i in range(count)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: List[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+# ----------------------------------------------------------------------------- pipeline
+
+
+class ClassicPipelineMixin:
+    """The textbook path: full-size grey decode and full-frame Haar (scale 1.1) every frame."""
+
+    def analyse(self, track, data):  # type: ignore[no-untyped-def]
+        import cv2
+
+        from native import kernels
+        from vision_sidecar.expression.base import FACE_SIZE
+        from vision_sidecar.pipeline import Analysis
+
+        t0 = time.perf_counter()
+        gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+        t1 = time.perf_counter()
+        faces = self.locator._cascade().detectMultiScale(gray, 1.1, 5, minSize=(30, 30))
+        t2 = time.perf_counter()
+        box = tuple(int(v) for v in max(faces, key=lambda f: f[2] * f[3])) if len(faces) else None
+        tensor = (kernels.prepare_faces(gray, np.array([box], np.int32), FACE_SIZE)[0]
+                  if box else None)
+        t3 = time.perf_counter()
+        return Analysis(faces=len(faces), box=box, tensor=tensor, scale=1,
+                        timings={"decode": t1 - t0, "locate": t2 - t1, "crop": t3 - t2})
+
+
+async def run_pipeline(workers: int, variant: str, seconds: float, redis_url: str) -> Dict:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import cv2
+
+    import native
+    from vision_sidecar.expression.local import LocalOnnxBackend
+    from vision_sidecar.pipeline import Pipeline
+    from vision_sidecar.sessions import SessionRegistry
+    from vision_sidecar.settings import Settings
+    from vision_sidecar.store import EmotionStore, connect
+
+    cv2.setNumThreads(1)
+    settings = Settings.from_env()
+    backend = LocalOnnxBackend(settings.model_path)
+    model_time = [0.0]
+    inner = backend.classify
+
+    def timed_classify(jobs):
+        t = time.perf_counter()
+        try:
+            return inner(jobs)
+        finally:
+            model_time[0] += time.perf_counter() - t
+
+    backend.classify = timed_classify  # type: ignore[method-assign]
+    client = connect(redis_url)
+    await client.flushall()
+    store = EmotionStore(client)
+    registry = SessionRegistry(settings.max_fps, settings.tau_s, settings.tau_decay_s)
+    pool = ThreadPoolExecutor(max_workers=workers)
+    cls = Pipeline
+    if variant == "classic":
+        cls = type("ClassicPipeline", (ClassicPipelineMixin, Pipeline), {})
+    pipeline = cls(settings, backend, store, registry, pool, workers)
+    stage = {"decode": 0.0, "locate": 0.0, "crop": 0.0}
+    analyse = pipeline.analyse
+
+    def timed_analyse(track, data):
+        result = analyse(track, data)
+        for k, v in result.timings.items():
+            stage[k] += v
+        return result
+
+    pipeline.analyse = timed_analyse  # type: ignore[method-assign]
+    data = frames()
+    latencies: List[float] = []
+    counted = [0]
+    faces = [0]
+    warmup_until = time.perf_counter() + min(2.0, seconds / 3)
+    stop_at = warmup_until + seconds
+
+    async def shopper(i: int) -> None:
+        session = registry.get(f"bench-{i}")
+        k = i
+        while time.perf_counter() < stop_at:
+            t = time.perf_counter()
+            result = await pipeline.process(session, data[k % len(data)])
+            k += 1
+            if t >= warmup_until:
+                latencies.append(time.perf_counter() - t)
+                counted[0] += 1
+                faces[0] += result.face_present
+
+    await asyncio.gather(*(shopper(i) for i in range(SESSIONS)))
+    written = await client.xlen("emotical:session:bench-0:history")
+    await client.aclose()
+    pool.shutdown()
+    total = sum(stage.values()) + model_time[0]
+    return {
+        "part": "pipeline", "variant": variant, "workers": workers,
+        "native": native.IMPLEMENTATION, "frames": counted[0], "fps": counted[0] / seconds,
+        "face_rate": faces[0] / max(1, counted[0]),
+        "p50_ms": pct(latencies, 50) * 1e3, "p99_ms": pct(latencies, 99) * 1e3,
+        "mean_batch": pipeline.model.items / max(1, pipeline.model.batches),
+        "stage_ms_per_frame": {k: v * 1e3 / max(1, len(latencies)) for k, v in
+                               {**stage, "model": model_time[0]}.items()},
+        "worker_busy_ms_per_frame": total * 1e3 / max(1, len(latencies)),
+        "history_entries_session_0": written,
+    }
+
+
+# ----------------------------------------------------------------------------- websocket
+
+
+async def run_websocket(seconds: float, redis_url: str, workers: int,
+                        redis_pid: int = 0) -> Dict:
+    import aiohttp
+
+    from stack.redis_server import free_port
+
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), REDIS_URL=redis_url,
+               EMOTICAL_SIDECAR_PORT=str(port), EMOTICAL_SIDECAR_WORKERS=str(workers),
+               EMOTICAL_LOG_LEVEL="WARNING")
+    log = open(Path(tempfile.gettempdir()) / f"bench-sidecar-{port}.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "vision_sidecar"], env=env, cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    data = frames()
+    sent = [0]
+    latencies: List[float] = []
+    processed = [0]
+    dropped = [0]
+    errors = [0]
+    late = [0]
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):
+                try:
+                    async with http.get(base + "/healthz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("sidecar did not start")
+            warmup = 2.0
+            start = time.perf_counter() + 0.5
+            stop_at = start + warmup + seconds
+
+            async def shopper(i: int) -> None:
+                pending: Dict[int, float] = {}
+                async with http.ws_connect(f"{base.replace('http', 'ws')}/ws/frames"
+                                           f"?session=shopper-{i}") as ws:
+                    async def reader() -> None:
+                        async for msg in ws:
+                            reply = msg.json()
+                            t_sent = pending.pop(reply.get("seq", -1), None)
+                            if t_sent is None or t_sent < start + warmup:
+                                continue
+                            if reply.get("dropped"):
+                                dropped[0] += 1
+                            elif "error" in reply:
+                                errors[0] += 1
+                            else:
+                                processed[0] += 1
+                                latencies.append(time.perf_counter() - t_sent)
+
+                    task = asyncio.create_task(reader())
+                    seq = 0
+                    next_at = start + i / (SESSIONS * HZ)  # shoppers spread over the 100 ms
+                    while next_at < stop_at:
+                        delay = next_at - time.perf_counter()
+                        if delay > 0:
+                            await asyncio.sleep(delay)
+                        elif delay < -0.05:
+                            late[0] += 1
+                        seq += 1
+                        pending[seq] = time.perf_counter()
+                        await ws.send_bytes(data[(seq + i) % len(data)])
+                        if pending[seq] >= start + warmup:
+                            sent[0] += 1
+                        next_at += 1.0 / HZ
+                    await asyncio.sleep(1.0)  # let the last replies arrive
+                    await ws.close()
+                    task.cancel()
+
+            async def measure_cpu() -> None:
+                await asyncio.sleep(start + warmup - time.perf_counter())
+                before = {"sidecar": cpu_seconds(proc.pid), "clients": cpu_seconds(os.getpid()),
+                          **({"redis": cpu_seconds(redis_pid)} if redis_pid else {})}
+                await asyncio.sleep(seconds)
+                after = {"sidecar": cpu_seconds(proc.pid), "clients": cpu_seconds(os.getpid()),
+                         **({"redis": cpu_seconds(redis_pid)} if redis_pid else {})}
+                cpu.update({k: (after[k] - before[k]) / seconds for k in before})
+
+            cpu: Dict[str, float] = {}
+            await asyncio.gather(measure_cpu(), *(shopper(i) for i in range(SESSIONS)))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+    return {
+        "part": "websocket", "workers": workers, "shoppers": SESSIONS, "hz": HZ,
+        "seconds": seconds, "sent": sent[0], "processed": processed[0], "dropped": dropped[0],
+        "errors": errors[0], "unanswered": sent[0] - processed[0] - dropped[0] - errors[0],
+        "client_late_sends": late[0], "fps": processed[0] / seconds,
+        "p50_ms": pct(latencies, 50) * 1e3, "p99_ms": pct(latencies, 99) * 1e3,
+        "max_ms": max(latencies) * 1e3 if latencies else float("nan"),
+        "cpu_cores_used": cpu,
+    }
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def one(args: argparse.Namespace) -> Dict:
+    if args.part == "pipeline":
+        return asyncio.run(run_pipeline(args.workers, args.variant, args.seconds, args.redis_url))
+    return asyncio.run(run_websocket(args.seconds, args.redis_url, args.workers,
+                                     args.redis_pid))
+
+
+def run_all(seconds: float) -> int:
+    from tqdm import tqdm
+
+    from stack.redis_server import RedisServer
+
+    plan = [("pipeline", "native", 1), ("pipeline", "native", 2), ("pipeline", "numpy", 1),
+            ("pipeline", "numpy", 2), ("pipeline", "classic", 1), ("pipeline", "classic", 2),
+            ("websocket", "native", 2)]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = RedisServer(data_dir=Path(tmp) / "redis").start()
+        try:
+            for part, variant, workers in tqdm(plan, desc="bench-vision", unit="run"):
+                env = dict(os.environ, PYTHONPATH=str(ROOT),
+                           EMOTICAL_NATIVE="py" if variant == "numpy" else "native")
+                cmd = [sys.executable, "-m", "bench.vision_sidecar", "--part", part,
+                       "--variant", variant, "--workers", str(workers),
+                       "--seconds", str(seconds if variant != "classic" else seconds / 2),
+                       "--redis-url", redis.url, "--redis-pid", str(redis.proc.pid)]
+                out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+                if out.returncode != 0:
+                    print(out.stderr, file=sys.stderr)
+                    return 1
+                results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        finally:
+            redis.stop()
+    print_report(results)
+    out_dir = ROOT / "results"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / "bench-vision.json").write_text(json.dumps(results, indent=2))
+    print(f"\nraw results: {out_dir / 'bench-vision.json'}")
+    return 0
+
+
+def print_report(results: List[Dict]) -> None:
+    print(f"\nVision sidecar, 640×480 JPEG with one face, {os.cpu_count()} cores")
+    print("\nPipeline in process (bytes in → Redis written), 40 sessions, one frame in flight each")
+    print(f"{'path':<10}{'threads':>8}{'frames/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'batch':>7}   worker time per frame (ms): decode/locate/crop/model")
+    for r in results:
+        if r["part"] != "pipeline":
+            continue
+        s = r["stage_ms_per_frame"]
+        print(f"{r['variant']:<10}{r['workers']:>8}{r['fps']:>10.1f}{r['p50_ms']:>9.1f}"
+              f"{r['p99_ms']:>9.1f}{r['mean_batch']:>7.1f}   "
+              f"{s['decode']:.2f}/{s['locate']:.2f}/{s['crop']:.3f}/{s['model']:.2f}"
+              f" = {r['worker_busy_ms_per_frame']:.2f}")
+    by = {(r["variant"], r["workers"]): r["fps"] for r in results if r["part"] == "pipeline"}
+    if ("native", 1) in by and ("native", 2) in by:
+        print(f"second thread: ×{by[('native', 2)] / by[('native', 1)]:.2f}")
+    for r in results:
+        if r["part"] == "websocket":
+            ok = r["dropped"] == 0 and r["unanswered"] == 0 and r["p99_ms"] < 50
+            print(f"\nWebSocket load: {r['shoppers']} shoppers × {r['hz']:g} Hz for "
+                  f"{r['seconds']:g} s against the real sidecar ({r['workers']} threads)")
+            print(f"sent {r['sent']}, processed {r['processed']} ({r['fps']:.1f}/s), dropped "
+                  f"{r['dropped']}, errors {r['errors']}, unanswered {r['unanswered']}; "
+                  f"latency p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max "
+                  f"{r['max_ms']:.1f} ms; goal (none dropped, p99 < 50 ms): "
+                  f"{'met' if ok else 'NOT met'}")
+            used = ", ".join(f"{k} {v:.2f}" for k, v in r["cpu_cores_used"].items())
+            print(f"CPU cores busy during the load: {used}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--part", choices=["pipeline", "websocket"])
+    parser.add_argument("--variant", choices=["native", "numpy", "classic"], default="native")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--redis-url")
+    parser.add_argument("--redis-pid", type=int, default=0, help="to report Redis' CPU use")
+    args = parser.parse_args()
+    if args.part is None:
+        return run_all(args.seconds)
+    if not args.redis_url:
+        parser.error("--redis-url is needed with --part")
+    print(json.dumps(one(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
