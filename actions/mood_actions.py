@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from .base import EmotionAction
 from .context import bot_texts_this_session, turn_context
-from .mood import current_mood, read_mood
+from .mood import current_mood, mood_from_slots, read_mood
 from .responses import first_unused
 from .store import RedisUnavailableError
 from .tag_learning import learn, reaction_observations
@@ -48,16 +48,21 @@ class ActionFuseMood(EmotionAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        if mood_from_slots(tracker) is not None:
+            # Already fused this turn: Rasa runs this action for the slots' custom mappings
+            # right after the message, and stories run it again as a step.
+            return []
         rt, ctx, now = self.rt, turn_context(tracker), time.time()
         mood, face, text = await read_mood(rt, ctx, now)
+        first_time = False
         if rt.settings.emotion_reads and ctx.message_id:
             fields = {"ts": f"{ctx.timestamp or now:.3f}", "score": text.score if text else 0.0,
                       "label": text.label if text else "", "intent": ctx.intent or ""}
             with contextlib.suppress(RedisUnavailableError):
-                await rt.store.record_message(ctx.session_id, ctx.shopper_id, ctx.product_id,
-                                              ctx.message_id, fields)
+                first_time = await rt.store.record_message(
+                    ctx.session_id, ctx.shopper_id, ctx.product_id, ctx.message_id, fields)
         product = rt.catalog.by_id.get(ctx.product_id or "")
-        if ctx.intent not in LIKE_INTENTS:
+        if first_time and ctx.intent not in LIKE_INTENTS:
             await learn(rt, ctx.shopper_id, ctx.session_id,
                         reaction_observations(rt, face, product, now))
         events = [SlotSet(k, v) for k, v in mood.slots().items()]

@@ -71,11 +71,13 @@ class ActionDeleteMyData(EmotionAction):
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         rt, ctx = self.rt, turn_context(tracker)
         pending = bool(tracker.get_slot("pending_delete"))
-        if not pending or ctx.intent == "delete_my_data":
+        if ctx.intent == "delete_my_data":
             self.say(dispatcher, render(domain, "utter_confirm_delete")
                      or {"text": "Delete everything stored about you? (yes/no)"})
             return [SlotSet("pending_delete", True)]
-        if ctx.intent != "affirm":
+        if not pending or ctx.intent not in ("affirm", "deny"):
+            return []  # nothing asked, or not an answer: never delete on a stray "yes"
+        if ctx.intent == "deny":
             self.say(dispatcher, render(domain, "utter_data_kept") or {"text": "OK, kept."})
             return [SlotSet("pending_delete", False)]
         try:

@@ -192,3 +192,28 @@ def test_malformed_metadata_ids_fall_back_to_the_sender(runtime: Any, redis_clie
     event = say("express_like", "red", session_id=bad, shopper_id=bad)
     run_action(ActionUpdateTagWeights(), make_tracker([event], sender="fallback-1"), domain)
     assert weights(redis_client, "fallback-1")["red"] > 0
+
+
+def test_face_reaction_is_learned_once_per_message(runtime: Any, redis_client: Any,
+                                                   domain: Dict[str, Any]) -> None:
+    # Rasa runs action_fuse_mood for the slots' custom mappings and again as a story step.
+    redis_client.hset(keys.session_emotion("sess-1"), mapping=emotion_hash({"happy": 1.0}))
+    event = say("ask_product_info", score=0.0, product_id="shoe-06")
+    events, _ = run_action(ActionFuseMood(), make_tracker([event]), domain)
+    once = weights(redis_client)
+    again, _ = run_action(ActionFuseMood(), make_tracker([event, *events], slots_of(events)), domain)
+    assert again == [], "a second run in the same turn changes nothing"
+    run_action(ActionFuseMood(), make_tracker([event]), domain)  # same message id, fresh tracker
+    assert weights(redis_client) == once and all(v > 0 for v in once.values())
+
+
+@pytest.mark.parametrize(("intent", "pending"), [("affirm", False), ("express_like", True),
+                                                 ("greet", True)])
+def test_delete_never_runs_without_a_confirmed_question(runtime: Any, redis_client: Any,
+                                                       domain: Dict[str, Any], intent: str,
+                                                       pending: bool) -> None:
+    run_action(ActionUpdateTagWeights(), make_tracker([say("express_like", "red")]), domain)
+    events, msgs = run_action(ActionDeleteMyData(),
+                              make_tracker([say(intent)], {"pending_delete": pending}), domain)
+    assert (events, msgs) == ([], [])
+    assert redis_client.exists(keys.shopper_tags("shopper-1"))
