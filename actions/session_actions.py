@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any, Dict, List
 
@@ -10,6 +11,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from emotical_shared import redis_schema as keys
+from emotical_shared.redis_schema import InvalidIdError
 
 from .base import EmotionAction
 from .context import turn_context
@@ -88,6 +90,12 @@ class ActionDeleteMyData(EmotionAction):
             return [SlotSet("pending_delete", False)]
         logger.info("session=%s shopper=%s deleted %d keys", ctx.session_id, ctx.shopper_id,
                     len(removed))
+        # Rasa stores this very conversation again once the action returns: delete it after.
+        trackers = {keys.session_tracker(ctx.session_id), *(
+            k for k in removed if k.startswith(keys.RASA_TRACKER_PREFIX))}
+        with contextlib.suppress(InvalidIdError):
+            trackers.add(keys.session_tracker(tracker.sender_id))
+        rt.store.delete_later(sorted(trackers), rt.settings.tracker_delete_delay_s, ctx.session_id)
         self.say(dispatcher, render(domain, "utter_data_deleted", count=len(removed),
                                     what=describe_removed(removed, ctx.shopper_id))
                  or {"text": f"Deleted {len(removed)} stored items."})

@@ -53,6 +53,9 @@ class Settings:
     top_k: int = 3
     #: Link to the session report page; `{session_id}` is filled in.
     report_url: str = "http://127.0.0.1:8765/report/{session_id}"
+    #: Rasa saves the conversation after the delete action returns, so its stored tracker is
+    #: deleted once more this many seconds later.
+    tracker_delete_delay_s: float = 2.0
     #: Folder where profile updates that could not reach Redis wait to be retried.
     spool_dir: Path = ROOT / "var" / "actions" / "spool"
 
@@ -102,6 +105,8 @@ class Settings:
             top_k=get("EMOTICAL_TOP_K", int, d.top_k, "positive"),
             report_url=report_url,
             spool_dir=get("EMOTICAL_SPOOL_DIR", Path, d.spool_dir),
+            tracker_delete_delay_s=get("EMOTICAL_TRACKER_DELETE_DELAY_S", float,
+                                       d.tracker_delete_delay_s, "non-negative"),
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -216,6 +217,30 @@ class Store:
         return applied
 
     # -- deletion ----------------------------------------------------------------------------
+
+    def delete_later(self, redis_keys: Sequence[str], delay_s: float, session: str) -> threading.Timer:
+        """Delete keys again after `delay_s` (Rasa re-saves its tracker after the action ends).
+
+        Runs in a timer thread with its own short-lived client, so it outlives the request.
+        """
+        def run() -> None:
+            import redis as sync_redis
+
+            try:
+                client = sync_redis.Redis.from_url(
+                    self.settings.redis_url, socket_connect_timeout=self.settings.redis_timeout_s)
+                try:
+                    client.delete(*redis_keys)
+                finally:
+                    client.close()
+            except (RedisError, OSError) as exc:
+                logger.warning("session=%s could not delete the stored conversation: %s",
+                               session, exc)
+
+        timer = threading.Timer(delay_s, run)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     async def delete_shopper(self, uid: str, current_sid: Optional[str]) -> List[str]:
         """Delete the shopper's profile and every session registered to them (plus the current

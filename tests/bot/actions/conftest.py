@@ -41,7 +41,8 @@ def make_runtime(base: Runtime, **overrides: Any) -> Runtime:
 @pytest.fixture()
 def runtime(_shared_runtime: Runtime, redis_url: str, tmp_path: Path) -> Iterator[Runtime]:
     """The process runtime pointed at the emptied test Redis, with its own spool folder."""
-    rt = make_runtime(_shared_runtime, redis_url=redis_url, spool_dir=tmp_path / "spool")
+    rt = make_runtime(_shared_runtime, redis_url=redis_url, spool_dir=tmp_path / "spool",
+                      tracker_delete_delay_s=0.05)
     set_runtime(rt)
     yield rt
     set_runtime(None)

@@ -177,6 +177,26 @@ def test_delete_asks_first_then_removes_every_key_of_the_shopper(
     assert "your taste profile" in msgs[0]["text"] and "2 sessions" in msgs[0]["text"], msgs
 
 
+def test_delete_removes_the_conversation_rasa_saves_afterwards(
+        runtime: Any, redis_client: Any, domain: Dict[str, Any]) -> None:
+    import time
+    from dataclasses import replace
+
+    runtime.settings = replace(runtime.settings, tracker_delete_delay_s=0.2)
+    run_action(ActionUpdateTagWeights(), make_tracker([say("express_like", "red")]), domain)
+    run_action(ActionDeleteMyData(), make_tracker([say("affirm")], {"pending_delete": True},
+                                                  sender="conv-7"), domain)
+    # What Rasa does right after the action: save the conversation under its tracker key.
+    for sid in ("conv-7", "sess-1"):
+        redis_client.set(keys.session_tracker(sid), '{"events": ["I love red"]}')
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (redis_client.exists(keys.session_tracker("conv-7"))
+                                           or redis_client.exists(keys.session_tracker("sess-1"))):
+        time.sleep(0.05)
+    assert not redis_client.exists(keys.session_tracker("conv-7")), "conversation kept"
+    assert not redis_client.exists(keys.session_tracker("sess-1")), "session conversation kept"
+
+
 def test_delete_declined_keeps_data(runtime: Any, redis_client: Any, domain: Dict[str, Any]) -> None:
     run_action(ActionUpdateTagWeights(), make_tracker([say("express_like", "red")]), domain)
     events, msgs = run_action(ActionDeleteMyData(),
