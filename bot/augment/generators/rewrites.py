@@ -38,7 +38,7 @@ CONTRACTIONS = (
 HEDGES = ("actually, ", "hmm, ", "well, ", "honestly, ", "so ", "um, ")
 I_THINK_STARTS = ("i'm", "i am", "it's", "it is", "this is", "that's", "that is", "these", "the ")
 POLITE_PREFIXES = ("please ", "could you please ", "would you ")
-POLITE_SUFFIXES = (" please", ", thanks", " if you can")
+POLITE_SUFFIXES = (" please", " if possible", " if you can")
 
 _TRAIL = re.compile(r"[\s?!.,]+$")
 

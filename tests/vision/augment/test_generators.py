@@ -104,3 +104,16 @@ def test_entity_swaps_use_lookup_and_synonym_values(nlu_data) -> None:
         assert ex.text != src.text
         parse_again = parse_annotated(ex.render())
         assert parse_again == ex
+
+
+def test_lexicon_swaps_chat_phrases_within_their_group() -> None:
+    from bot.augment.generators import lexicon
+
+    out = lexicon.alternatives("Thanks, that was great", rng(), limit=20)
+    assert "Thank you, that was great" in out and "Thanks, that was awesome" in out
+    assert all(len(lexicon.groups_of(t)) == 2 for t in out)
+    # yes/no/hi groups only at the start: "no idea" is not a refusal
+    assert lexicon.alternatives("I have no idea", rng(), limit=20) == []
+    assert "nope, not now" in lexicon.alternatives("no, not now", rng(), limit=20)
+    assert all("no cheers" not in t and "a lot" not in t
+               for t in lexicon.alternatives("no thanks", rng(), limit=20))
