@@ -20,6 +20,10 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
+# Prefix for heavy steps. Empty by default; on a shared 2-core machine run e.g.
+# `make bench CPU_LOCK="flock /tmp/emotical-cpu.lock"` so that heavy jobs take turns.
+CPU_LOCK ?=
+
 # Parts add their own entries to these in mk/*.mk.
 TEST_TARGETS  :=
 BENCH_TARGETS :=
