@@ -11,7 +11,21 @@ VENDOR="$ROOT/vision_sidecar/static/vendor"
 say() { printf '\033[1msetup(browser):\033[0m %s\n' "$*"; }
 die() { printf '\033[31msetup(browser): %s\033[0m\n' "$*" >&2; exit 1; }
 
-command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js 18+ (apt-get install -y nodejs npm)"
+apt_install() {  # apt_install PACKAGE...: as root (or with sudo), after one apt-get update
+  command -v apt-get >/dev/null 2>&1 || return 1
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  if [[ -z "${APT_UPDATED:-}" ]]; then
+    $sudo apt-get update -qq || return 1
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v npm >/dev/null 2>&1; then
+  say "npm not found: installing Debian's nodejs and npm"
+  apt_install nodejs npm || die "npm not found and apt-get could not install it: install Node.js 18+ with npm"
+fi
 
 # 1. npm packages, exactly as locked.
 want=$(cat "$WEB/package.json" "$WEB/package-lock.json" | sha256sum | cut -c1-16)
@@ -41,13 +55,8 @@ if [[ "${EMOTICAL_SKIP_CHROMIUM:-0}" == 1 ]]; then
 elif [[ -x /usr/bin/chromium ]]; then
   say "chromium present ($(/usr/bin/chromium --version 2>/dev/null | head -1))"
 else
-  command -v apt-get >/dev/null 2>&1 \
-    || die "/usr/bin/chromium missing and no apt-get: install Chromium and link it at /usr/bin/chromium"
-  SUDO=""
-  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
   say "installing Debian's chromium (about 30 s)"
-  $SUDO apt-get update -qq || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null \
-    || die "apt-get install chromium failed"
+  apt_install chromium \
+    || die "/usr/bin/chromium missing and apt-get could not install it: install Chromium there"
   [[ -x /usr/bin/chromium ]] || die "chromium installed but /usr/bin/chromium is missing"
 fi

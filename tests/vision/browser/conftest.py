@@ -59,6 +59,7 @@ def stack(browser_tests_enabled: None, tmp_path_factory: pytest.TempPathFactory)
         yield RunningStack(info["redis"], info["rasa"], info["shop"].rstrip("/"))
         return
 
+    check_credentials(ROOT / "credentials.yml")
     model = model_path()
     if not model.exists():
         pytest.fail(f"no trained model {model.name}: run `make train` first (make test-browser does)")
@@ -68,6 +69,22 @@ def stack(browser_tests_enabled: None, tmp_path_factory: pytest.TempPathFactory)
     running.start(timeout=240)
     yield running
     running.stop()
+
+
+def check_credentials(path: Path) -> None:
+    """Fail at once, with the fix, when Rasa would serve the widget through the stock channel."""
+    import yaml
+
+    channels = yaml.safe_load(path.read_text()) or {}
+    ours = channels.get("bot.channels.PersistentSocketIOInput")
+    if not isinstance(ours, dict) or ours.get("session_persistence") is not True \
+            or ours.get("metadata_key") != "customData":
+        pytest.fail(
+            f"{path.name} must serve the widget through bot.channels.PersistentSocketIOInput with "
+            "session_persistence: true and metadata_key: customData (see docs/widget.md); with "
+            "Rasa's stock socketio channel the session id is not the conversation id, replies to "
+            "a reloaded page are lost and deleting a session leaves its conversation behind"
+        )
 
 
 @pytest.fixture(scope="session")
