@@ -114,7 +114,8 @@ async function load() {
     status.textContent = `The report could not load: ${err.message}`;
     return null;
   }
-  if (report.meta && report.meta.product_id) document.getElementById("report-product").textContent = ` · product ${report.meta.product_id}`;
+  document.getElementById("report-product").textContent =
+    report.meta && report.meta.product_id ? ` · product ${report.meta.product_id}` : "";
   renderScore(report.score);
   drawCharts(report);
   renderTable(report);

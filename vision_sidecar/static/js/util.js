@@ -75,7 +75,7 @@ export async function getJSON(url, options = {}) {
 
 export const EMOJI = {
   happy: "😊", sad: "😢", angry: "😠", surprised: "😮",
-  fearful: "😨", disgusted: "🤢", confused: "😕", calm: "😌",
+  fearful: "😨", disgusted: "😖", confused: "😕", calm: "😌",
 };
 
 export function formatPrice(product) {
