@@ -13,7 +13,7 @@ PREFIX = "emotical:"
 
 #: Session and shopper ids: letters, digits, `_`, `-`, `.`, `:` (Rasa sender ids such as
 #: socket.io sids fit), 1..128 characters.
-_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 #: Time to live of session keys (seconds); refreshed on every write.
 SESSION_TTL_S = 7 * 24 * 3600
@@ -31,7 +31,7 @@ class InvalidIdError(ValueError):
 
 def validate_id(value: object, kind: str = "session") -> str:
     """Return `value` if it is a well-formed id, else raise InvalidIdError naming `kind`."""
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
         raise InvalidIdError(
             f"invalid {kind} id {value!r}: use 1-128 characters from A-Z a-z 0-9 _ . : -"
         )
