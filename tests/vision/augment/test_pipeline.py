@@ -141,3 +141,23 @@ def test_broken_input_file_is_named_and_nothing_is_written(tmp_path: Path, capsy
     err = capsys.readouterr().err
     assert "bad.yml" in err and "does not start with '- '" in err
     assert not out.exists()
+
+
+def test_output_does_not_depend_on_python_hash_randomisation(nlu_dir: Path, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"out-{hash_seed}.yml"
+        root = Path(__file__).resolve().parents[3]
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed, PYTHONPATH=str(root))
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot.augment", str(nlu_dir), "--out", str(out),
+             "--no-progress", "--no-cache", "--offline-kinds", "frames,politeness,lexicon"],
+            env=env, cwd=root, capture_output=True, text=True, timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outputs.append(out.read_text())
+    assert outputs[0] == outputs[1]
