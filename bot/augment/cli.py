@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("source", type=Path, help="an NLU YAML file or a folder of them")
     p.add_argument("--out", type=Path, default=None,
-                   help="generated file (default: SOURCE/augmented.yml, or next to SOURCE)")
+                   help="generated file (None: SOURCE/augmented.yml, or SOURCE.augmented.yml)")
     p.add_argument("--seed", type=int, default=_D.seed, help="random seed; same seed, same file")
     p.add_argument("--dry-run", action="store_true", help="print the YAML, write nothing")
     p.add_argument("--max-per-example", type=int, default=_D.max_per_example,
@@ -65,9 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cross-intent-margin", type=float, default=_D.cross_intent_margin,
                    help="drop a candidate whose nearest other-intent example is closer than its "
                    "own intent's nearest example by more than this")
-    p.add_argument("--generators", type=_csv, default=("offline",),
+    p.add_argument("--generators", type=_csv, default="offline",
                    help="comma list of: offline, t5")
-    p.add_argument("--offline-kinds", type=_csv, default=PARAPHRASE_KINDS,
+    p.add_argument("--offline-kinds", type=_csv, default=",".join(PARAPHRASE_KINDS),
                    help="comma list of offline rules: " + ", ".join(PARAPHRASE_KINDS))
     p.add_argument("--t5-model", default=os.environ.get("EMOTICAL_PARAPHRASE_MODEL"),
                    help="local folder or cached Hugging Face id of a T5 paraphraser "
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="copies with entity values swapped from lookups/synonyms")
     p.add_argument("--noise-per-example", type=int, default=_D.noise_per_example,
                    help="noisy copies (typos/casing) per example")
-    p.add_argument("--noise-kinds", type=_csv, default=NOISE_KINDS,
+    p.add_argument("--noise-kinds", type=_csv, default=",".join(NOISE_KINDS),
                    help="comma list of: " + ", ".join(NOISE_KINDS))
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="embedding/WordNet cache (default: $EMOTICAL_CACHE_DIR/augment or "
