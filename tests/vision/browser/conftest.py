@@ -65,7 +65,9 @@ def stack(browser_tests_enabled: None, tmp_path_factory: pytest.TempPathFactory)
         pytest.fail(f"no trained model {model.name}: run `make train` first (make test-browser does)")
     log_dir = ROOT / "var" / "log" / "browser-tests"
     log_dir.mkdir(parents=True, exist_ok=True)
-    running = Stack(model=model, log_dir=log_dir, redis_dir=tmp_path_factory.mktemp("redis"))
+    # The bot's report link relative to the page, whatever free port the sidecar got.
+    running = Stack(model=model, log_dir=log_dir, redis_dir=tmp_path_factory.mktemp("redis"),
+                    extra_env={"EMOTICAL_REPORT_URL": "/report/{session_id}"})
     running.start(timeout=240)
     yield running
     running.stop()

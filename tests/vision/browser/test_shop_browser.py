@@ -182,7 +182,15 @@ def test_reload_keeps_the_history_and_the_conversation(shop, screenshots):
 
 def test_report_shows_both_charts_the_score_and_every_record(shop, stack_redis, screenshots):
     page, sid = shop["page"], shop["sid"]
-    page.locator("#end-session").click()
+    # Asked for, the bot tells the score and links the report page.
+    page.locator("#chat-input").fill("show me my report")
+    page.keyboard.press("Enter")
+    link = page.locator(f'#chat-log .msg-bot a[href$="/report/{sid}"]').last
+    link.wait_for(timeout=60_000)
+    told = re.search(r"score is ([+-]?\d+)", link.locator("xpath=..").inner_text())
+    assert told, f"the bot's report message has no score: {link.locator('xpath=..').inner_text()!r}"
+    page.screenshot(path=str(screenshots / "06a-report-link.png"), full_page=True)
+    link.click()
     page.wait_for_url(f"**/report/{sid}")
     page.wait_for_selector("body[data-loaded=true]")
     frames = stack_redis.xlen(redis_schema.session_history(sid))
@@ -201,7 +209,8 @@ def test_report_shows_both_charts_the_score_and_every_record(shop, stack_redis, 
     score = page.locator("#score-value").inner_text()
     assert re.fullmatch(r"-?\d{1,3}", score) and -100 <= int(score) <= 100, f"score shown: {score!r}"
     api = json.load(urllib.request.urlopen(f"{shop['url']}/api/sessions/{sid}/report", timeout=10))
-    assert int(score) == api["score"]["session"]
+    assert int(score) == api["score"]["session"] == int(told.group(1)), (
+        f"page {score}, API {api['score']['session']}, bot {told.group(1)}")
     said = len(api["conversation"])
     assert said >= 2 * 4, f"the report shows only {said} lines of the conversation"
     rows = page.locator("#records tbody tr")
@@ -257,6 +266,14 @@ def test_phone_sized_screen_and_keyboard_only_chat(stack, browser, screenshots):
                 f"|| e.getAttribute('aria-label') || e.textContent; }})()")
             assert name.strip(), f"{selector} has no accessible name"
         page.screenshot(path=str(screenshots / "08-phone.png"), full_page=True)
+        sid = page.evaluate("document.body.dataset.session")
+        page.locator("#end-session").click()
+        page.wait_for_url(f"**/report/{sid}")
+        page.wait_for_selector("body[data-loaded=true]")
+        assert page.evaluate("localStorage.getItem('emotical.session')") is None, "session not ended"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the report scrolls sideways on a phone ({width}px wide)"
+        page.screenshot(path=str(screenshots / "08b-phone-report.png"), full_page=True)
     finally:
         context.close()
 

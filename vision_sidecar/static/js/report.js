@@ -22,7 +22,8 @@ function clock(ts) {
 function renderScore(score) {
   const value = document.getElementById("score-value");
   value.textContent = score.session === null ? "–" : String(score.session);
-  value.dataset.sign = score.session === null ? "none" : score.session >= 0 ? "positive" : "negative";
+  value.dataset.sign = score.session === null || score.session === 0 ? "none"
+    : score.session > 0 ? "positive" : "negative";
   const parts = [];
   parts.push(score.face === null ? "face: no readings" : `face ${score.face} (${score.face_frames} frames)`);
   parts.push(score.chat === null ? "chat: no messages" : `chat ${score.chat} (${score.chat_messages} messages)`);
@@ -120,7 +121,8 @@ async function load() {
   drawCharts(report);
   renderTable(report);
   const said = (report.conversation || []).length;
-  status.textContent = `${report.history.length} camera readings, ${report.chat.length} message moods and ${said} chat lines stored.`;
+  const n = (count, what) => `${count} ${what}${count === 1 ? "" : "s"}`;
+  status.textContent = `${n(report.history.length, "camera reading")}, ${n(report.chat.length, "message mood")} and ${n(said, "chat line")} stored.`;
   document.body.dataset.loaded = "true";
   return report;
 }
