@@ -45,10 +45,10 @@ lint: setup ## ruff over the project's Python
 	@$(VIS_VENV)/bin/ruff check .
 
 test-py-bot: setup train ## pytest in the bot environment (tests/bot; some use the trained model)
-	@$(BOT_PY) -m pytest tests/bot -q -p no:cacheprovider
+	@$(BOT_PY) -m pytest tests/bot -q -p no:cacheprovider --durations=8
 
 test-py-vision: setup ## pytest in the vision environment (tests/vision)
-	@$(VIS_PY) -m pytest tests/vision -q -p no:cacheprovider
+	@$(VIS_PY) -m pytest tests/vision -q -p no:cacheprovider --durations=8
 
 validate: setup ## rasa data validate, warnings are errors
 	@$(BOT_PY) -m bot.validate

@@ -52,7 +52,7 @@ class Settings:
     wordnet: bool = True
     top_k: int = 3
     #: Link to the session report page; `{session_id}` is filled in.
-    report_url: str = "http://127.0.0.1:8765/report/{session_id}"
+    report_url: str = "/report/{session_id}"
     #: Rasa saves the conversation after the delete action returns, so its stored tracker is
     #: deleted once more this many seconds later.
     tracker_delete_delay_s: float = 2.0

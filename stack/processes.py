@@ -220,13 +220,18 @@ class Stack:
                 self.redis_url = self.redis.url
             self.rasa_port = self.rasa_port or free_port()
             self.actions_port = self.actions_port or free_port()
+            actions_env = dict(self.extra_env)
+            if self.with_sidecar:
+                self.sidecar_port = self.sidecar_port or free_port()
+                # The bot's report links point at this sidecar, whatever its port.
+                actions_env.setdefault("EMOTICAL_REPORT_URL",
+                                       f"{self.sidecar_url}/report/{{session_id}}")
             self.services = [
-                action_server(self.actions_port, self.redis_url, self.log_dir, self.extra_env),
+                action_server(self.actions_port, self.redis_url, self.log_dir, actions_env),
                 rasa_server(self.rasa_port, self.model, self.redis_url, self.actions_url,
                             self.log_dir, extra_env=self.extra_env),
             ]
             if self.with_sidecar:
-                self.sidecar_port = self.sidecar_port or free_port()
                 self.services.append(sidecar(self.sidecar_port, self.redis_url, self.rasa_url,
                                              self.log_dir, self.extra_env))
             for service in self.services:
