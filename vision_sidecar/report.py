@@ -30,6 +30,7 @@ from aiohttp import web
 
 from emotical_shared import redis_schema
 from emotical_shared.labels import LABELS, valence_of
+from emotical_shared.scoring import session_scores
 
 logger = logging.getLogger("emotical.report")
 
@@ -217,32 +218,13 @@ def parse_chat_entry(entry_id: str, fields: Mapping[str, str]) -> Dict[str, Any]
 
 
 def session_score(history: List[Mapping[str, Any]], chat: List[Mapping[str, Any]]) -> Dict[str, Any]:
-    """Scores in -100..100: face (mean valence of frames with a face, weighted by confidence),
-    chat (mean message sentiment) and the session score (the two weighted by their counts of
-    frames and messages, so a long camera session and a short chat both count).
-    """
-    num = den = 0.0
-    frames = 0
-    for row in history:
-        if not row.get("face_present") or row.get("valence") is None:
-            continue
-        weight = row.get("confidence") or 1.0
-        num += weight * float(row["valence"])
-        den += weight
-        frames += 1
-    face = 100.0 * num / den if den else None
+    """Face, chat and session scores in -100..100 of parsed rows (rule: emotical_shared.scoring)."""
+    frames = [
+        (float(row["valence"]), row.get("confidence") or 1.0)
+        for row in history if row.get("face_present") and row.get("valence") is not None
+    ]
     scores = [float(row["score"]) for row in chat if row.get("score") is not None]
-    chat_score = 100.0 * sum(scores) / len(scores) if scores else None
-    parts = [(face, frames), (chat_score, len(scores))]
-    total_w = sum(w for value, w in parts if value is not None)
-    overall = (sum(value * w for value, w in parts if value is not None) / total_w
-               if total_w else None)
-
-    def rounded(x: Optional[float]) -> Optional[int]:
-        return None if x is None else round(max(-100.0, min(100.0, x)))
-
-    return {"session": rounded(overall), "face": rounded(face), "chat": rounded(chat_score),
-            "face_frames": frames, "chat_messages": len(scores)}
+    return session_scores(frames, scores)
 
 
 def parse_conversation(raw: Optional[str]) -> List[Dict[str, Any]]:
