@@ -14,20 +14,14 @@ from typing import Iterable, List
 import yaml
 
 from bot.rasa_cli import ROOT, run_rasa
+from stack.fingerprint import project_files
 
 DESIGNER_FILES = ("domain.yml", "config.yml", "credentials.yml", "endpoints.yml", "data", "tests")
 
 
 def yaml_files(paths: Iterable[str] = DESIGNER_FILES) -> List[Path]:
     """Every .yml/.yaml file under the given project paths, sorted."""
-    out: List[Path] = []
-    for rel in paths:
-        p = ROOT / rel
-        if p.is_file():
-            out.append(p)
-        elif p.is_dir():
-            out.extend(f for f in p.rglob("*") if f.suffix in {".yml", ".yaml"})
-    return sorted(out)
+    return project_files(ROOT, paths, {".yml", ".yaml"})
 
 
 def yaml_errors(files: Iterable[Path]) -> List[str]:

@@ -19,19 +19,27 @@ MODEL_INPUTS = (
     "requirements/bot.lock",
 )
 _SKIP_PARTS = {"__pycache__", "catalog"}
+_SUFFIXES = {".yml", ".yaml", ".py", ".json", ".txt", ".lock"}
 
 
-def _files(paths: Iterable[str]) -> List[Path]:
+def project_files(
+    root: Path, paths: Iterable[str], suffixes: Iterable[str], skip_parts: Iterable[str] = ()
+) -> List[Path]:
+    """Files named by `paths` (files as given, folders searched for `suffixes`), sorted.
+
+    Files inside a folder whose path has a part in `skip_parts` are left out.
+    """
+    wanted, skip = set(suffixes), set(skip_parts)
     out: List[Path] = []
     for rel in paths:
-        p = ROOT / rel
+        p = root / rel
         if p.is_file():
             out.append(p)
         elif p.is_dir():
             out.extend(
                 f for f in p.rglob("*")
-                if f.is_file() and not _SKIP_PARTS.intersection(f.relative_to(ROOT).parts)
-                and f.suffix in {".yml", ".yaml", ".py", ".json", ".txt", ".lock"}
+                if f.is_file() and f.suffix in wanted
+                and not skip.intersection(f.relative_to(root).parts)
             )
     return sorted(out)
 
@@ -39,7 +47,7 @@ def _files(paths: Iterable[str]) -> List[Path]:
 def model_fingerprint() -> str:
     """16 hex digits over the names and contents of MODEL_INPUTS."""
     h = hashlib.sha256()
-    for f in _files(MODEL_INPUTS):
+    for f in project_files(ROOT, MODEL_INPUTS, _SUFFIXES, _SKIP_PARTS):
         h.update(str(f.relative_to(ROOT)).encode())
         h.update(b"\0")
         h.update(f.read_bytes())
