@@ -3,7 +3,7 @@
 Per session a `TrackState` remembers the last face box. While a face is tracked, a template
 match in a small window around the last box follows it (about 0.1 ms); every `detect_every`
 frames, or when the match fails, the Haar cascade re-detects in a window around the last box,
-scaled so the face is about 40 px wide. With no face, the whole frame (scaled to about 200 px
+scaled so the face is about 28 px wide. With no face, the whole frame (scaled to about 200 px
 across) is searched every `search_every` frames. Several faces: the largest is the shopper.
 """
 
@@ -20,7 +20,7 @@ CASCADE_FILE = "haarcascade_frontalface_default.xml"
 Box = Tuple[int, int, int, int]  # x, y, w, h in the decoded frame's pixels
 
 SEARCH_WIDTH = 200  # width of the image the full-frame search runs on (faces ≥ 1/10 of it)
-NEAR_FACE_PX = 40  # face width the re-detection window is scaled to
+NEAR_FACE_PX = 28  # face width the re-detection window is scaled to (Haar window: 24)
 TEMPLATE_PX = 24  # face width of the tracking template
 MATCH_THRESHOLD = 0.6
 
@@ -80,7 +80,7 @@ class FaceLocator:
 
     def _detect_near(self, gray: np.ndarray, box: Box) -> Optional[Box]:
         height, width = gray.shape
-        rx, ry, rw, rh = _around(box, 0.5, width, height)
+        rx, ry, rw, rh = _around(box, 0.3, width, height)
         if rw < 8 or rh < 8:
             return None
         scale = min(1.0, NEAR_FACE_PX / max(box[2], 1))
@@ -90,7 +90,7 @@ class FaceLocator:
                              interpolation=cv2.INTER_AREA)
         face = box[2] * scale
         found = self._cascade().detectMultiScale(
-            roi, 1.1, 3, minSize=(int(face * 0.6),) * 2, maxSize=(int(face * 1.6) + 1,) * 2)
+            roi, 1.1, 3, minSize=(int(face * 0.75),) * 2, maxSize=(int(face * 1.5) + 1,) * 2)
         if len(found) == 0:
             return None
         x, y, w, h = max(found, key=lambda f: f[2] * f[3])
