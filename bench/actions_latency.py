@@ -16,13 +16,12 @@ import argparse
 import json
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Dict, List
 
 from tqdm import tqdm
 
-from bench.rest_latency import MESSAGES, summary
+from bench.rest_latency import MESSAGES, post, summary
 from emotical_shared import redis_schema as keys
 from emotical_shared.labels import LABELS, valence_of
 from stack.fingerprint import model_path
@@ -30,13 +29,6 @@ from stack.processes import Stack
 from stack.redis_server import ROOT
 
 FACES = ({"happy": 0.8, "calm": 0.2}, {"angry": 0.7, "calm": 0.3}, {"confused": 0.6, "calm": 0.4})
-
-
-def post(url: str, body: Dict[str, Any]) -> None:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        resp.read()
 
 
 def face_state(probs: Dict[str, float]) -> Dict[str, str]:

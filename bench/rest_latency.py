@@ -16,7 +16,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 from stack.fingerprint import model_path
 from stack.processes import Stack
@@ -34,7 +34,8 @@ MESSAGES: Sequence[str] = (
 )
 
 
-def post(url: str, payload: Dict[str, str]) -> None:
+def post(url: str, payload: Dict[str, Any]) -> None:
+    """POST a JSON body and read the whole answer."""
     req = urllib.request.Request(url, data=json.dumps(payload).encode(),
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=60) as resp:
