@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import glob
 import os
+import random
 import shutil
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Set, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,11 +55,50 @@ def find_redis_server() -> str:
     )
 
 
+_EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_handed_out: Set[int] = set()
+
+
+def _ephemeral_range() -> Tuple[int, int]:
+    """The kernel's range for outgoing connections' local ports (Linux default 32768-60999)."""
+    try:
+        low, high = (int(x) for x in _EPHEMERAL_RANGE_FILE.read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _bindable(port: int) -> bool:
+    for host in ("127.0.0.1", "0.0.0.0"):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                return False
+    return True
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port that is free right now and stays free while a server loads.
+
+    Ports come from outside the kernel's ephemeral range: a port from that range can be taken
+    by any outgoing connection in the seconds a server (Rasa loads its model for a minute)
+    needs before it binds. Checked on both 127.0.0.1 and 0.0.0.0, and never handed out twice
+    by one process.
+    """
+    low, high = _ephemeral_range()
+    candidates = [p for p in range(10000, 65536) if not low <= p <= high]
+    if not candidates:  # every port is ephemeral: fall back to the kernel's choice
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.choice(candidates)
+        if port not in _handed_out and _bindable(port):
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free TCP port found outside the ephemeral range after 200 tries")
 
 
 def _ping(host: str, port: int, timeout: float = 0.5) -> bool:

@@ -57,6 +57,8 @@ class Settings:
     tau_s: float = 0.8
     tau_decay_s: float = 3.0
     rekognition_per_minute: int = 6
+    #: Python's thread switch interval (seconds) in the sidecar: see app.py.
+    switch_interval_s: float = 0.001
     aws_region: str = "eu-west-1"
     log_level: str = "INFO"
 
@@ -95,6 +97,7 @@ class Settings:
             search_every=positive_int("EMOTICAL_SEARCH_EVERY", d.search_every),
             tau_s=positive_float("EMOTICAL_SMOOTHING_TAU_S", d.tau_s),
             tau_decay_s=positive_float("EMOTICAL_DECAY_TAU_S", d.tau_decay_s),
+            switch_interval_s=positive_float("EMOTICAL_SWITCH_INTERVAL_S", d.switch_interval_s),
             rekognition_per_minute=_read(env, "EMOTICAL_REKOGNITION_PER_MINUTE",
                                          d.rekognition_per_minute, int, lambda v: v >= 0,
                                          "an integer >= 0"),
