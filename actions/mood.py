@@ -37,9 +37,13 @@ async def read_mood(rt: Runtime, ctx: TurnContext,
     return mood, face, text
 
 
+#: `action_fuse_mood` sets this slot on every turn, changed or not; the others only on change.
+FUSED_MARKER_SLOT = "sympathy_level"
+
+
 def mood_from_slots(tracker: Tracker) -> Optional[Mood]:
     """The mood `action_fuse_mood` stored this turn, or None when it has not run this turn."""
-    if not slot_set_since_last_user(tracker, "sympathy_level"):
+    if not slot_set_since_last_user(tracker, FUSED_MARKER_SLOT):
         return None
     valence = float(tracker.get_slot("valence") or 0.0)
     level = round(float(tracker.get_slot("sympathy_level") or 0.0))

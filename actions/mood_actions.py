@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from .base import EmotionAction
 from .context import bot_texts_this_session, turn_context
-from .mood import current_mood, mood_from_slots, read_mood
+from .mood import FUSED_MARKER_SLOT, current_mood, mood_from_slots, read_mood
 from .responses import first_unused
 from .store import RedisUnavailableError
 from .tag_learning import learn, reaction_observations
@@ -65,8 +65,11 @@ class ActionFuseMood(EmotionAction):
         if first_time and ctx.intent not in LIKE_INTENTS:
             await learn(rt, ctx.shopper_id, ctx.session_id,
                         reaction_observations(rt, face, product, now))
-        events = [SlotSet(k, v) for k, v in mood.slots().items()]
-        events.append(SlotSet("sentiment_score", round(text.score, 4) if text else 0.0))
+        slots = {**mood.slots(), "sentiment_score": round(text.score, 4) if text else 0.0}
+        # Only what changed, plus the marker later actions look for (mood_from_slots): every
+        # event is carried, stored and re-read by Rasa on each later turn of the conversation.
+        events = [SlotSet(k, v) for k, v in slots.items()
+                  if k == FUSED_MARKER_SLOT or tracker.get_slot(k) != v]
         if product is not None and tracker.get_slot("product_id") != product.id:
             events.append(SlotSet("product_id", product.id))
         logger.debug("session=%s mood=%s valence=%.2f dominant=%s sympathy=%d face=%s",

@@ -12,7 +12,12 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot import action_validation
 from bot.sentiment import analyse
+
+# Every Rasa process that loads our model imports this module: check action answers with a
+# cached validator there (same verdicts, ~45 ms less per action call; see action_validation).
+action_validation.install()
 
 SENTIMENT = "sentiment"
 
