@@ -192,6 +192,8 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
     data = frames()
     sent = [0]
     latencies: List[float] = []
+    to_server: List[float] = []
+    after: List[float] = []
     processed = [0]
     dropped = [0]
     errors = [0]
@@ -214,12 +216,14 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
 
             async def shopper(i: int) -> None:
                 pending: Dict[int, float] = {}
+                wall: Dict[int, float] = {}
                 async with http.ws_connect(f"{base.replace('http', 'ws')}/ws/frames"
                                            f"?session=shopper-{i}") as ws:
                     async def reader() -> None:
                         async for msg in ws:
                             reply = msg.json()
                             t_sent = pending.pop(reply.get("seq", -1), None)
+                            w_sent = wall.pop(reply.get("seq", -1), None)
                             if t_sent is None or t_sent < start + warmup:
                                 continue
                             if reply.get("dropped"):
@@ -229,6 +233,11 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
                             else:
                                 processed[0] += 1
                                 latencies.append(time.perf_counter() - t_sent)
+                                if w_sent is not None and "ts" in reply:
+                                    # same machine, same clock: split the round trip where
+                                    # the server stamped the frame as received
+                                    to_server.append(reply["ts"] - w_sent)
+                                    after.append(time.time() - reply["ts"])
 
                     task = asyncio.create_task(reader())
                     seq = 0
@@ -241,6 +250,7 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
                             late[0] += 1
                         seq += 1
                         pending[seq] = time.perf_counter()
+                        wall[seq] = time.time()
                         await ws.send_bytes(data[(seq + i) % len(data)])
                         if pending[seq] >= start + warmup:
                             sent[0] += 1
@@ -271,6 +281,8 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
         "client_late_sends": late[0], "fps": processed[0] / seconds,
         "p50_ms": pct(latencies, 50) * 1e3, "p99_ms": pct(latencies, 99) * 1e3,
         "max_ms": max(latencies) * 1e3 if latencies else float("nan"),
+        "receive_p50_ms": pct(to_server, 50) * 1e3, "receive_p99_ms": pct(to_server, 99) * 1e3,
+        "process_reply_p50_ms": pct(after, 50) * 1e3, "process_reply_p99_ms": pct(after, 99) * 1e3,
         "cpu_cores_used": cpu,
         "load_average_1min": os.getloadavg()[0],
     }
@@ -350,6 +362,10 @@ def print_report(results: List[Dict]) -> None:
                   f"latency p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max "
                   f"{r['max_ms']:.1f} ms; goal (none dropped, p99 < 50 ms): "
                   f"{'met' if ok else 'NOT met'}")
+            print(f"where the round trip goes: send → server has the frame p50 "
+                  f"{r['receive_p50_ms']:.1f} / p99 {r['receive_p99_ms']:.1f} ms; then "
+                  f"processing, Redis and reply p50 {r['process_reply_p50_ms']:.1f} / p99 "
+                  f"{r['process_reply_p99_ms']:.1f} ms")
             used = ", ".join(f"{k} {v:.2f}" for k, v in r["cpu_cores_used"].items())
             print(f"CPU cores busy during the load: {used} (1-min load average "
                   f"{r['load_average_1min']:.1f})")
