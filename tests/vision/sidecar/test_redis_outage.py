@@ -51,3 +51,17 @@ def test_a_bad_setting_stops_the_process_with_a_message_naming_it(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "EMOTICAL_SIDECAR_PORT" in done.stderr and "eighty" in done.stderr
+
+
+def test_the_store_client_parses_replies_with_hiredis() -> None:
+    """requirements/vision.lock pins hiredis: without it redis-py falls back to its pure-Python
+    parser, and the sidecar's Redis writes cost twice as much on the event loop
+    (bench-vision's WebSocket p99 rose from about 30 to 40-65 ms)."""
+    from redis._parsers.hiredis import _AsyncHiredisParser
+    from redis.asyncio.connection import DefaultParser
+
+    from vision_sidecar.store import connect
+
+    client = connect("redis://127.0.0.1:1/0")  # no connection is made here
+    kwargs = client.connection_pool.connection_kwargs
+    assert kwargs.get("parser_class", DefaultParser) is _AsyncHiredisParser
