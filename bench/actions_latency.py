@@ -3,21 +3,24 @@ reading Redis (live face state, chat stream, profiles) versus the same model and
 emotion reads switched off (EMOTICAL_EMOTION_READS=0).
 
 Each variant starts its own Redis (also Rasa's tracker and lock store), action server and Rasa on
-free ports, writes a fresh sidecar emotion state for every conversation (outside the timing), and
-sends the same scripted shopper messages with widget metadata. Writes
+free ports; both run at once. Every scripted shopper message (with widget metadata) goes to one
+variant and then the other, in alternating order, after a fresh sidecar emotion state is written
+for its conversation (outside the timing). Writes
 results/bench/actions_latency.json. Goal (issue 4): +<= 10 ms at p50, p99 <= 150 ms.
 
-    .venv/bot/bin/python -m bench.actions_latency [--messages 200]
+    .venv/bot/bin/python -m bench.actions_latency [--messages 400]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List
 
 from tqdm import tqdm
 
@@ -27,6 +30,12 @@ from emotical_shared.labels import LABELS, valence_of
 from stack.fingerprint import model_path
 from stack.processes import Stack
 from stack.redis_server import ROOT
+
+#: Pause before each timed message. Both stacks share the 2 cores; sent back to back, both
+#: variants measured p99 about 160 ms instead of about 140 ms (measured once each way). Likely
+#: cause, not proven: the stack that just answered still has threads busy (TensorFlow's pools
+#: spin before they sleep). Real shoppers pause between messages too.
+PAUSE_S = 0.05
 
 FACES = ({"happy": 0.8, "calm": 0.2}, {"angry": 0.7, "calm": 0.3}, {"confused": 0.6, "calm": 0.4})
 
@@ -39,57 +48,76 @@ def face_state(probs: Dict[str, float]) -> Dict[str, str]:
     return out
 
 
-def run_variant(reads: bool, n: int) -> Dict[str, float]:
-    """Start a stack with emotion reads on or off and time n messages."""
+def message(i: int) -> Dict[str, Any]:
+    """The i-th scripted shopper message, with the widget's metadata."""
+    conv = i // len(MESSAGES)
+    sid = f"bench-{conv}"
+    return {"sender": sid, "message": MESSAGES[i % len(MESSAGES)],
+            "metadata": {"session_id": sid, "shopper_id": f"shopper-{conv % 5}",
+                         "product_id": "shoe-01"}}
+
+
+def run_paired(n: int) -> Dict[str, List[float]]:
+    """Both variants side by side, each message sent to one and then the other.
+
+    Two stacks (each its own Redis, action server and Rasa) run at once; the order alternates
+    per message, so drift in the machine's load falls on both variants alike.
+    """
     import redis
 
-    label = "emotion reads on " if reads else "emotion reads off"
-    with tempfile.TemporaryDirectory() as tmp, Stack(
-        model=model_path(), log_dir=Path(tmp), with_sidecar=False,
-        extra_env={"EMOTICAL_EMOTION_READS": "1" if reads else "0",
-                   "EMOTICAL_SPOOL_DIR": str(Path(tmp) / "spool")},
-    ) as stack:
-        client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
-        url = f"{stack.rasa_url}/webhooks/rest/webhook"
-        for i in range(10):  # warm-up
-            post(url, {"sender": "warm", "message": MESSAGES[i % len(MESSAGES)],
-                       "metadata": {"session_id": "warm", "shopper_id": "warm"}})
-        times: List[float] = []
-        for i in tqdm(range(n), desc=label, unit="msg"):
-            conv = i // len(MESSAGES)
-            sid = f"bench-{conv}"
-            client.hset(keys.session_emotion(sid), mapping=face_state(FACES[conv % len(FACES)]))
-            body = {"sender": sid, "message": MESSAGES[i % len(MESSAGES)],
-                    "metadata": {"session_id": sid, "shopper_id": f"shopper-{conv % 5}",
-                                 "product_id": "shoe-01"}}
-            start = time.perf_counter()
-            post(url, body)
-            times.append((time.perf_counter() - start) * 1000)
-        client.close()
-    return summary(times)
+    times: Dict[str, List[float]] = {"off": [], "on": []}
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stacks:
+        urls, clients = {}, {}
+        for variant in ("off", "on"):
+            folder = Path(tmp) / variant
+            stack = stacks.enter_context(Stack(
+                model=model_path(), log_dir=folder, with_sidecar=False,
+                extra_env={"EMOTICAL_EMOTION_READS": "1" if variant == "on" else "0",
+                           "EMOTICAL_SPOOL_DIR": str(folder / "spool")}))
+            urls[variant] = f"{stack.rasa_url}/webhooks/rest/webhook"
+            clients[variant] = stacks.enter_context(
+                redis.Redis.from_url(stack.redis_url, decode_responses=True))
+            for i in range(10):  # warm-up: the first calls build TensorFlow graphs
+                post(urls[variant], {**message(i), "sender": "warm"})
+        for i in tqdm(range(n), desc="messages (each to both)", unit="msg"):
+            body = message(i)
+            face = face_state(FACES[(i // len(MESSAGES)) % len(FACES)])
+            order = ("off", "on") if i % 2 == 0 else ("on", "off")
+            for variant in order:
+                clients[variant].hset(keys.session_emotion(body["sender"]), mapping=face)
+                time.sleep(PAUSE_S)  # let the other stack go idle first (see PAUSE_S)
+                start = time.perf_counter()
+                post(urls[variant], body)
+                times[variant].append((time.perf_counter() - start) * 1000)
+    return times
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--messages", type=int, default=400)
     args = parser.parse_args()
-    off = run_variant(False, args.messages)
-    on = run_variant(True, args.messages)
+    times = run_paired(args.messages)
+    off, on = summary(times["off"]), summary(times["on"])
+    paired = sorted(b - a for a, b in zip(times["off"], times["on"], strict=True))
     result = {"emotion_reads_off": off, "emotion_reads_on": on,
               "added_p50_ms": round(on["p50_ms"] - off["p50_ms"], 1),
               "added_p99_ms": round(on["p99_ms"] - off["p99_ms"], 1),
+              "median_paired_difference_ms": round(statistics.median(paired), 1),
               "goal": "added p50 <= 10 ms, p99 <= 150 ms"}
     out = ROOT / "results" / "bench" / "actions_latency.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
-    print(f"REST round trip, {args.messages} messages each (Redis tracker store, action server):")
+    print(f"REST round trip, {args.messages} messages sent to both variants in turn "
+          "(Redis tracker store, action server):")
     print(f"  {'variant':<20}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}")
     for name, r in (("emotion reads off", off), ("emotion reads on", on)):
         print(f"  {name:<20}{r['p50_ms']:>9}{r['p99_ms']:>9}{r['mean_ms']:>9}")
     ok = result["added_p50_ms"] <= 10 and on["p99_ms"] <= 150
     print(f"  emotion work adds {result['added_p50_ms']} ms at p50, {result['added_p99_ms']} ms "
-          f"at p99; goal {'met' if ok else 'NOT met'} ({result['goal']})")
+          f"at p99 (median of the per-message differences: "
+          f"{result['median_paired_difference_ms']} ms); goal {'met' if ok else 'NOT met'} "
+          f"({result['goal']})")
     print(f"  written to {out.relative_to(ROOT)}")
 
 

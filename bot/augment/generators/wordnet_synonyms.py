@@ -26,6 +26,9 @@ VERB_CUES = frozenset(
 )
 NOUN_CUES = frozenset(["a", "an", "the", "some", "any", "my", "your", "this", "that", "these", "those", "his", "her", "their", "our"])
 ADJ_CUES = frozenset(["is", "are", "was", "were", "looks", "look", "seems", "seem", "feel", "feels", "so", "very", "too", "really", "quite"])
+# A verb with a person as its object ("show me", "tell us", "give me") is used in its giving or
+# telling sense, which is rarely WordNet's first: show -> "demonstrate", tell -> "state".
+PERSON_OBJECTS = frozenset(["me", "us", "him", "her", "them"])
 _WORD = re.compile(r"(?<![\w'])[A-Za-z][a-z]+(?![\w'])")
 _NAMESPACE = "wordnet-3.0-first-sense-v2"
 # A synonym must be tagged at least this often in WordNet's sense-tagged corpus: rare lemmas
@@ -123,6 +126,9 @@ class WordNetSynonyms:
             word = tok.group(0)
             low = word.lower()
             if low in STOPWORDS or len(low) < 3 or (word != low and i > 0):
+                continue
+            following = tokens[i + 1].group(0).lower() if i + 1 < len(tokens) else ""
+            if following in PERSON_OBJECTS and masked[tok.end():tokens[i + 1].start()].isspace():
                 continue
             before = masked[: tok.start()].rstrip()
             if before and is_mask(before[-1]):

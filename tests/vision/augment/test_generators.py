@@ -69,6 +69,17 @@ def test_wordnet_substitution_changes_one_word_outside_entities() -> None:
         assert len(changed) == 1, text
 
 
+def test_verbs_with_a_person_as_object_are_left_alone() -> None:
+    """First senses misread these: "show me" would become "demonstrate me", "tell me" "state
+    me". The same verb without a person after it is still replaced."""
+    wn = WordNetSynonyms()
+    for text in ("show me wool hats", "tell me more about this one", "Show us something nice"):
+        out = wn.substitutions(text, rng(), limit=10)
+        verb = text.split()[0]
+        assert all(o.split()[0] == verb for o in out), out
+    assert wn.lemmas("show", "v"), "show has verb synonyms: the skip, not WordNet, prevents them"
+
+
 def test_offline_kinds_can_be_switched_off() -> None:
     src = Source("search", parse_annotated("i want [red](attribute) boots"), 1)
     only_frames = OfflineGenerator(["frames"]).generate([src])[0]
