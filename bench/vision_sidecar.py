@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -215,17 +215,17 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
             stop_at = start + warmup + seconds
 
             async def shopper(i: int) -> None:
-                pending: Dict[int, float] = {}
-                wall: Dict[int, float] = {}
+                # seq -> (perf_counter, wall clock) at send
+                pending: Dict[int, Tuple[float, float]] = {}
                 async with http.ws_connect(f"{base.replace('http', 'ws')}/ws/frames"
                                            f"?session=shopper-{i}") as ws:
                     async def reader() -> None:
                         async for msg in ws:
                             reply = msg.json()
-                            t_sent = pending.pop(reply.get("seq", -1), None)
-                            w_sent = wall.pop(reply.get("seq", -1), None)
-                            if t_sent is None or t_sent < start + warmup:
+                            sent_at = pending.pop(reply.get("seq", -1), None)
+                            if sent_at is None or sent_at[0] < start + warmup:
                                 continue
+                            t_sent, w_sent = sent_at
                             if reply.get("dropped"):
                                 dropped[0] += 1
                             elif "error" in reply:
@@ -233,7 +233,7 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
                             else:
                                 processed[0] += 1
                                 latencies.append(time.perf_counter() - t_sent)
-                                if w_sent is not None and "ts" in reply:
+                                if "ts" in reply:
                                     # same machine, same clock: split the round trip where
                                     # the server stamped the frame as received
                                     to_server.append(reply["ts"] - w_sent)
@@ -249,10 +249,9 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
                         elif delay < -0.05:
                             late[0] += 1
                         seq += 1
-                        pending[seq] = time.perf_counter()
-                        wall[seq] = time.time()
+                        pending[seq] = (time.perf_counter(), time.time())
                         await ws.send_bytes(data[(seq + i) % len(data)])
-                        if pending[seq] >= start + warmup:
+                        if pending[seq][0] >= start + warmup:
                             sent[0] += 1
                         next_at += 1.0 / HZ
                     await asyncio.sleep(1.0)  # let the last replies arrive

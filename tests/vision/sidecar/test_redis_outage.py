@@ -55,8 +55,8 @@ def test_a_bad_setting_stops_the_process_with_a_message_naming_it(tmp_path):
 
 def test_the_store_client_parses_replies_with_hiredis() -> None:
     """requirements/vision.lock pins hiredis: without it redis-py falls back to its pure-Python
-    parser, and the sidecar's Redis writes cost twice as much on the event loop
-    (bench-vision's WebSocket p99 rose from about 30 to 40-65 ms)."""
+    parser, and the sidecar's Redis writes cost more on the event loop (bench-vision's
+    WebSocket p99 was 23-65 ms over 16 runs without it, 27-43 ms over 7 runs with it)."""
     from redis._parsers.hiredis import _AsyncHiredisParser
     from redis.asyncio.connection import DefaultParser
 
