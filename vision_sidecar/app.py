@@ -91,7 +91,7 @@ def _resources(settings: Settings, backend: ExpressionBackend | None):
         registry = SessionRegistry(settings.max_fps, settings.tau_s, settings.tau_decay_s)
         model = backend or make_backend(settings)
         app[STORE], app[REGISTRY], app[BACKEND] = store, registry, model
-        app[PIPELINE] = Pipeline(settings, model, store, registry, pool, settings.workers)
+        app[PIPELINE] = Pipeline(settings, model, store, registry, pool)
         janitor = asyncio.get_running_loop().create_task(_evict_idle(registry))
         event(log, logging.INFO, "sidecar_ready", host=settings.host, port=settings.port,
               backend=model.name, native=IMPLEMENTATION, workers=settings.workers)
@@ -99,6 +99,7 @@ def _resources(settings: Settings, backend: ExpressionBackend | None):
         janitor.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await janitor
+        app[PIPELINE].close()
         pool.shutdown(wait=True, cancel_futures=True)
         await client.aclose()
 

@@ -53,6 +53,8 @@ class Settings:
     detect_every: int = 5
     #: Without a face, look for one over the whole frame only every N frames.
     search_every: int = 3
+    #: Each fruitless search doubles that wait, up to this many frames.
+    search_every_max: int = 10
     #: Time constants of the smoother (seconds): following a face, and decaying without one.
     tau_s: float = 0.8
     tau_decay_s: float = 3.0
@@ -95,6 +97,7 @@ class Settings:
             max_pixels=positive_int("EMOTICAL_MAX_PIXELS", d.max_pixels),
             detect_every=positive_int("EMOTICAL_DETECT_EVERY", d.detect_every),
             search_every=positive_int("EMOTICAL_SEARCH_EVERY", d.search_every),
+            search_every_max=positive_int("EMOTICAL_SEARCH_EVERY_MAX", d.search_every_max),
             tau_s=positive_float("EMOTICAL_SMOOTHING_TAU_S", d.tau_s),
             tau_decay_s=positive_float("EMOTICAL_DECAY_TAU_S", d.tau_decay_s),
             switch_interval_s=positive_float("EMOTICAL_SWITCH_INTERVAL_S", d.switch_interval_s),

@@ -1,8 +1,11 @@
 """Redis reads and writes of session emotion, exactly as `emotical_shared.redis_schema` says.
 
 Writes from many sessions are coalesced: while one pipeline is on the wire the next ones
-queue and go together (HSET + EXPIRE of `session:{sid}:emotion`, XADD MAXLEN ~ + EXPIRE of
-`session:{sid}:history`). A failed pipeline is retried once after a short pause, then the
+queue and go together (HSET of `session:{sid}:emotion`, XADD MAXLEN ~ of
+`session:{sid}:history`). A session's TTLs are set with its first write and refreshed at most
+every `TTL_REFRESH_S`, not on every frame (that halved the commands per frame). A key that
+comes back new (HSET created its fields: after a DELETE, or a Redis that lost its data) gets
+its TTLs at once, so no session key lives without one. A failed pipeline is retried once after a short pause, then the
 frame's write is given up (logged, throttled) and reported as `stored: false`; redis-py
 reconnects on the next call, so frames land again as soon as Redis is back.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -22,16 +25,23 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from emotical_shared import redis_schema as schema
 from vision_sidecar.errors import StoreUnavailableError
 from vision_sidecar.logs import Throttled, event
+from vision_sidecar.redis_packing import with_hiredis_packing
 
 log = logging.getLogger("emotical.sidecar.store")
 RETRY_PAUSE_S = 0.2
+#: A session's TTLs are set again at most this often (seconds) while frames keep coming.
+TTL_REFRESH_S = 60.0
 MAX_HISTORY_COUNT = 10_000
 
 
 def connect(url: str) -> aioredis.Redis:
-    """An asyncio Redis client with short timeouts (a stopped Redis must not stall frames)."""
-    return aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=2.0,
-                                   socket_connect_timeout=1.0, retry_on_timeout=False)
+    """An asyncio Redis client with short timeouts (a stopped Redis must not stall frames) that
+    packs commands with hiredis."""
+    client = aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=2.0,
+                                     socket_connect_timeout=1.0, retry_on_timeout=False)
+    pool = client.connection_pool
+    pool.connection_class = with_hiredis_packing(pool.connection_class)
+    return client
 
 
 def history_start(since: Optional[str]) -> str:
@@ -78,6 +88,8 @@ class EmotionStore:
         self._flushing = False
         self._warn = Throttled(5.0)
         self.failed_writes = 0
+        self._ttl_set_at: Dict[str, float] = {}  # sid -> monotonic time its TTLs were set
+        self._ttl_pruned_at = time.monotonic()
 
     async def ping(self) -> bool:
         try:
@@ -107,15 +119,23 @@ class EmotionStore:
 
     async def _send(self, batch: List[Tuple[str, Dict[str, str], asyncio.Future]]) -> bool:
         for attempt in (1, 2):
+            now = time.monotonic()
+            due = {sid for sid, _, _ in batch
+                   if now - self._ttl_set_at.get(sid, -TTL_REFRESH_S) >= TTL_REFRESH_S}
             pipe = self.client.pipeline(transaction=False)
             for sid, fields, _ in batch:
-                latest, history = schema.session_emotion(sid), schema.session_history(sid)
-                pipe.hset(latest, mapping=fields)
-                pipe.expire(latest, self.ttl_s)
-                pipe.xadd(history, fields, maxlen=schema.HISTORY_MAXLEN, approximate=True)
-                pipe.expire(history, self.ttl_s)
+                pipe.hset(schema.session_emotion(sid), mapping=fields)
+                pipe.xadd(schema.session_history(sid), fields, maxlen=schema.HISTORY_MAXLEN,
+                          approximate=True)
+            self._queue_expires(pipe, due)
             try:
-                await pipe.execute()
+                replies = await pipe.execute()
+                self._ttl_set_at.update(dict.fromkeys(due, now))
+                created = {sid for i, (sid, _, _) in enumerate(batch)
+                           if replies[2 * i] and sid not in due}
+                if created:
+                    await self._set_ttls(created)
+                self._prune_ttl_times(now)
                 return True
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 if attempt == 1:
@@ -131,6 +151,30 @@ class EmotionStore:
                       error=str(exc)[:200])
                 return False
         return False
+
+    def _queue_expires(self, pipe: Any, sids: Iterable[str]) -> None:
+        for sid in sids:
+            pipe.expire(schema.session_emotion(sid), self.ttl_s)
+            pipe.expire(schema.session_history(sid), self.ttl_s)
+
+    async def _set_ttls(self, sids: Set[str]) -> None:
+        """Give keys that were just created their TTLs; on failure the next write tries again."""
+        pipe = self.client.pipeline(transaction=False)
+        self._queue_expires(pipe, sids)
+        try:
+            await pipe.execute()
+            now = time.monotonic()
+            self._ttl_set_at.update(dict.fromkeys(sids, now))
+        except (RedisError, OSError):
+            for sid in sids:
+                self._ttl_set_at.pop(sid, None)
+
+    def _prune_ttl_times(self, now: float) -> None:
+        """Forget sessions whose refresh is due anyway (bounds the table), once a minute."""
+        if now - self._ttl_pruned_at >= TTL_REFRESH_S:
+            self._ttl_pruned_at = now
+            self._ttl_set_at = {sid: at for sid, at in self._ttl_set_at.items()
+                                if now - at < TTL_REFRESH_S}
 
     async def latest(self, sid: str) -> Optional[Dict[str, Any]]:
         """The session's latest state, or None if nothing is stored."""
@@ -153,6 +197,7 @@ class EmotionStore:
     async def delete(self, sid: str) -> List[str]:
         """Delete every key of the session; returns the keys that existed."""
         keys = list(schema.session_keys(sid))
+        self._ttl_set_at.pop(sid, None)
         try:
             pipe = self.client.pipeline(transaction=True)
             for key in keys:

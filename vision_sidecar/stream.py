@@ -54,8 +54,7 @@ async def run(source: str, sid: str, settings: Settings, max_frames: Optional[in
     client = connect(settings.redis_url)
     pool = ThreadPoolExecutor(max_workers=settings.workers)
     registry = SessionRegistry(settings.max_fps, settings.tau_s, settings.tau_decay_s)
-    pipeline = Pipeline(settings, make_backend(settings), EmotionStore(client), registry, pool,
-                        settings.workers)
+    pipeline = Pipeline(settings, make_backend(settings), EmotionStore(client), registry, pool)
     session = registry.get(sid)
     period = 1.0 / settings.max_fps
     source_fps = capture.get(cv2.CAP_PROP_FPS) or settings.max_fps
@@ -87,6 +86,7 @@ async def run(source: str, sid: str, settings: Settings, max_frames: Optional[in
     finally:
         bar.close()
         capture.release()
+        pipeline.close()
         pool.shutdown()
         await client.aclose()
     event(log, logging.INFO, "stream_done", session=sid, frames=bar.n, stored=stored)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from emotical_shared.labels import LABELS
@@ -59,6 +62,82 @@ def test_losing_the_face_falls_back_to_searching(no_face_jpeg):
     coffee = decode_frame(no_face_jpeg, 5 << 20, 1 << 24).gray
     assert locator.locate(coffee, state) is None
     assert state.box is None and state.faces == 0
+
+
+class CountingLocator(FaceLocator):
+    """The real locator; records the frame number and thread of each full-frame search."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.frame = 0
+        self.searches: list = []
+
+    def detect(self, gray):
+        self.searches.append((self.frame, threading.current_thread().name))
+        return super().detect(gray)
+
+    def feed(self, gray, state):
+        box = self.locate(gray, state)
+        self.frame += 1
+        return box
+
+
+def test_with_nobody_in_frame_the_search_backs_off_and_a_returning_face_is_found(
+        no_face_jpeg):
+    """Tried: 40 frames of a real scene with nobody in it, then the shopper comes back."""
+    locator = CountingLocator(search_every=3, search_every_max=10)
+    state = TrackState()
+    coffee = decode_frame(no_face_jpeg, 5 << 20, 1 << 24).gray
+    for _ in range(40):
+        assert locator.feed(coffee, state) is None
+        assert state.faces == 0
+    # searched at once, then after 3, 6 and from then on every 10 frames
+    assert [frame for frame, _ in locator.searches] == [0, 3, 9, 19, 29, 39]
+    face = grey(samples.webcam_frame())
+    found_at = next(locator.frame - 1 for _ in range(12)
+                    if locator.feed(face, state) is not None)
+    assert found_at == 49, found_at  # at the next search, within the longest wait
+    assert state.misses == 0 and state.box is not None
+    # losing the face again starts the search over at once, not after the long wait
+    locator.searches.clear()
+    assert locator.feed(coffee, state) is None
+    assert [frame for frame, _ in locator.searches] == [locator.frame - 1]
+
+
+def test_later_searches_run_on_the_search_thread_and_the_face_is_confirmed_next_frame(
+        no_face_jpeg):
+    """Tried: nobody in frame for a while (searches move to their own thread and the frame is
+    answered at once), then the shopper returns; also a search that finds a face which has
+    gone by the next frame."""
+    search_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-search")
+    try:
+        locator = CountingLocator(search_every=3, search_every_max=10, search_pool=search_pool)
+        state = TrackState()
+        coffee = decode_frame(no_face_jpeg, 5 << 20, 1 << 24).gray
+        face = grey(samples.webcam_frame())
+        assert locator.feed(coffee, state) is None  # first search: in line, finds nothing
+        assert locator.searches[0][1] == threading.current_thread().name
+        for _ in range(2):
+            locator.feed(coffee, state)  # waiting
+        assert locator.feed(face, state) is None  # a search starts; the frame does not wait
+        assert state.search is not None and locator.searches[-1][0] == 3
+        state.search.result(timeout=30)
+        assert locator.searches[-1][1].startswith("face-search")
+        box = locator.feed(face, state)  # the search found her; confirmed in this frame
+        assert box is not None and state.misses == 0 and state.search is None
+        assert state.faces == 1
+
+        # found by the search, gone by the next frame: the next frame searches in line
+        state = TrackState(misses=1)
+        assert locator.feed(face, state) is None and state.search is not None
+        state.search.result(timeout=30)
+        assert locator.feed(coffee, state) is None
+        assert state.misses == 0 and state.search_countdown == 0 and state.box is None
+        before = len(locator.searches)
+        assert locator.feed(face, state) is not None  # in line, at once
+        assert locator.searches[before][1] == threading.current_thread().name
+    finally:
+        search_pool.shutdown()
 
 
 def test_the_local_model_calls_the_smiling_astronaut_happy(model_path):
