@@ -178,8 +178,8 @@ async def run_pipeline(workers: int, variant: str, seconds: float, redis_url: st
     await asyncio.gather(measure_cpu(), *(shopper(i) for i in range(sessions)))
     written = await client.xlen("emotical:session:bench-0:history")
     await client.aclose()
-    pipeline.close()
     pool.shutdown()
+    pipeline.close()
     frames_n = max(1, len(latencies))
     stages = {**stage, "model": model_time[0]}
     stage_ms = {k: v * 1e3 / frames_n for k, v in stages.items()}

@@ -99,8 +99,8 @@ def _resources(settings: Settings, backend: ExpressionBackend | None):
         janitor.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await janitor
-        app[PIPELINE].close()
         pool.shutdown(wait=True, cancel_futures=True)
+        app[PIPELINE].close()  # after the frames: they may still start searches
         await client.aclose()
 
     return ctx

@@ -86,8 +86,8 @@ async def run(source: str, sid: str, settings: Settings, max_frames: Optional[in
     finally:
         bar.close()
         capture.release()
-        pipeline.close()
         pool.shutdown()
+        pipeline.close()
         await client.aclose()
     event(log, logging.INFO, "stream_done", session=sid, frames=bar.n, stored=stored)
     return stored
