@@ -5,9 +5,11 @@ queue and go together (HSET of `session:{sid}:emotion`, XADD MAXLEN ~ of
 `session:{sid}:history`). A session's TTLs are set with its first write and refreshed at most
 every `TTL_REFRESH_S`, not on every frame (that halved the commands per frame). A key that
 comes back new (HSET created its fields: after a DELETE, or a Redis that lost its data) gets
-its TTLs at once, so no session key lives without one. A failed pipeline is retried once after a short pause, then the
-frame's write is given up (logged, throttled) and reported as `stored: false`; redis-py
-reconnects on the next call, so frames land again as soon as Redis is back.
+its TTLs in a second round trip at once, or, if that fails, with the session's next write.
+
+A failed pipeline is retried once after a short pause, then the frame's write is given up
+(logged, throttled) and reported as `stored: false`; redis-py reconnects on the next call, so
+frames land again as soon as Redis is back.
 """
 
 from __future__ import annotations
