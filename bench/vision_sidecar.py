@@ -68,6 +68,11 @@ def cpu_stolen() -> Tuple[int, int]:
     return ticks[7], sum(ticks)
 
 
+def stolen_pct(before: Tuple[int, int], after: Tuple[int, int]) -> float:
+    """Percent of the machine's CPU time the host took between two `cpu_stolen()` readings."""
+    return 100 * (after[0] - before[0]) / max(1, after[1] - before[1])
+
+
 def pct(values: List[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -168,8 +173,7 @@ async def run_pipeline(workers: int, variant: str, seconds: float, redis_url: st
         await asyncio.sleep(seconds)
         after, stolen_after = os.times(), cpu_stolen()
         cpu[0] = (after.user + after.system) - (before.user + before.system)
-        stolen[0] = 100 * (stolen_after[0] - stolen_before[0]) / max(
-            1, stolen_after[1] - stolen_before[1])
+        stolen[0] = stolen_pct(stolen_before, stolen_after)
 
     cpu = [0.0]
     stolen = [0.0]
@@ -300,8 +304,7 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
                          **({"redis": cpu_seconds(redis_pid)} if redis_pid else {})}
                 stolen_after = cpu_stolen()
                 cpu.update({k: (after[k] - before[k]) / seconds for k in before})
-                stolen[0] = 100 * (stolen_after[0] - stolen_before[0]) / max(
-                    1, stolen_after[1] - stolen_before[1])
+                stolen[0] = stolen_pct(stolen_before, stolen_after)
 
             cpu: Dict[str, float] = {}
             stolen = [0.0]

@@ -5,7 +5,7 @@ Decoding, face finding, the crop kernel and the expression model run as one job 
 pool (OpenCV, the native kernel and onnxruntime release the GIL): one hand-over to a pool thread
 and one back per frame. Batching the model across sessions was measured and dropped: it saved
 0.04 ms of CPU per face (0.41 ms alone, 0.37 in batches of 6) but cost every frame a second
-trip through the pool queue, which doubled the tail under load. Smoothing (a few microseconds,
+trip through the pool queue: under the 40-shopper load, p50 was about twice as long with it. Smoothing (a few microseconds,
 native) runs on the event loop, and the Redis write is coalesced across sessions. Frames of one
 session are processed one at a time, in order (the session lock).
 """

@@ -36,7 +36,6 @@ class HiredisPacking:
         except TypeError as exc:
             raise DataError(str(exc)) from exc
 
-
     def _encode_one(self, arg: Any) -> bytes:
         value = self.encoder.encode(arg)  # numbers; DataError for bool, None, …
         return bytes(value) if isinstance(value, (bytearray, memoryview)) else value
