@@ -112,9 +112,7 @@ class Pipeline:
         analysis = self.analyse(track, data)
         if analysis.tensor is None:
             return analysis, np.zeros(len(LABELS), dtype=np.float64)
-        t0 = time.thread_time()
         probs = self.backend.classify([FaceJob(sid, analysis.tensor, data)])[0]
-        analysis.timings["model"] = time.thread_time() - t0
         return analysis, np.asarray(probs, dtype=np.float64)
 
     async def process(self, session: Session, data: bytes, ts: Optional[float] = None) -> FrameResult:

@@ -52,16 +52,3 @@ def test_a_bad_setting_stops_the_process_with_a_message_naming_it(tmp_path):
     assert done.returncode == 2
     assert "EMOTICAL_SIDECAR_PORT" in done.stderr and "eighty" in done.stderr
 
-
-def test_the_store_client_parses_replies_with_hiredis() -> None:
-    """requirements/vision.lock pins hiredis: without it redis-py falls back to its pure-Python
-    parser, and the sidecar's Redis writes cost more on the event loop (bench-vision's
-    WebSocket p99 was 23-65 ms over 16 runs without it, 27-43 ms over 7 runs with it)."""
-    from redis._parsers.hiredis import _AsyncHiredisParser
-    from redis.asyncio.connection import DefaultParser
-
-    from vision_sidecar.store import connect
-
-    client = connect("redis://127.0.0.1:1/0")  # no connection is made here
-    kwargs = client.connection_pool.connection_kwargs
-    assert kwargs.get("parser_class", DefaultParser) is _AsyncHiredisParser
