@@ -1,1 +1,6 @@
-"""Dependency-free code shared by the bot and the vision sidecar: labels and the Redis schema."""
+"""Standard-library-only code both environments import.
+
+Labels (`labels`), the Redis key schema (`redis_schema`), the session score rule (`scoring`), the
+settings reader (`envconfig`), the child-process environment (`childenv`) and the logging style
+(`logs`). Nothing here imports a third-party package.
+"""
