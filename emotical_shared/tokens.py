@@ -171,3 +171,8 @@ def signer_from_env(env: Optional[Mapping[str, str]] = None, create: bool = True
     env = os.environ if env is None else env
     previous = tuple(p for p in (env.get("EMOTICAL_SECRET_PREVIOUS") or "").split(",") if p)
     return Signer(load_secret(env, create=create), previous)
+
+
+def derived_secret(secret: str, purpose: str) -> str:
+    """A secret for one purpose (`actions`, `rasa-api`), derived so that it reveals no other."""
+    return hmac.new(secret.encode(), f"emotical/{purpose}".encode(), hashlib.sha256).hexdigest()
