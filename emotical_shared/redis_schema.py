@@ -69,6 +69,23 @@ def session_tracker(sid: str) -> str:
     return f"{RASA_TRACKER_PREFIX}{validate_id(sid)}"
 
 
+RASA_LOCK_PREFIX = f"{PREFIX}lock:"
+
+#: How long a deleted session's tombstone lives (seconds): long enough that a camera still
+#: streaming, a frame in flight or Rasa's save after the delete action find it and store nothing.
+TOMBSTONE_TTL_S = 15 * 60
+
+
+def session_lock(sid: str) -> str:
+    """String: Rasa's lock of the session's conversation (Rasa's RedisLockStore)."""
+    return f"{RASA_LOCK_PREFIX}{validate_id(sid)}"
+
+
+def session_tombstone(sid: str) -> str:
+    """String: present for TOMBSTONE_TTL_S after a session was deleted; nothing may recreate it."""
+    return f"{PREFIX}session:{validate_id(sid)}:deleted"
+
+
 def session_keys(sid: str) -> Tuple[str, ...]:
     """Every key a session owns, for reports and deletion (Rasa's conversation included)."""
     return (session_emotion(sid), session_history(sid), session_chat(sid), session_meta(sid),
