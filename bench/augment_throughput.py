@@ -24,11 +24,11 @@ def main() -> int:
     """Run the benchmark and print the table."""
     import torch
 
-    from bot.augment.cache import BlobCache
-    from bot.augment.embeddings import Embedder
-    from bot.augment.generators.offline import OfflineGenerator
-    from bot.augment.nlu_yaml import load_nlu, nlu_files
-    from bot.augment.pipeline import AugmentConfig, Augmenter
+    from nlu_augment.cache import BlobCache
+    from nlu_augment.embeddings import Embedder
+    from nlu_augment.generators.offline import OfflineGenerator
+    from nlu_augment.nlu_yaml import load_nlu, nlu_files
+    from nlu_augment.pipeline import AugmentConfig, Augmenter
 
     root = Path(__file__).resolve().parent.parent
     data = load_nlu(nlu_files(root / "data" / "nlu"))
@@ -75,13 +75,13 @@ def main() -> int:
 
 
 def _cli_runs(root: Path) -> tuple[float, float]:
-    """Wall time of `python -m bot.augment` as a fresh process: empty cache, then warm cache."""
+    """Wall time of `python -m nlu_augment` as a fresh process: empty cache, then warm cache."""
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(2):
             t = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "bot.augment", str(root / "data" / "nlu"), "--out",
+                [sys.executable, "-m", "nlu_augment", str(root / "data" / "nlu"), "--out",
                  str(Path(tmp) / "augmented.yml"), "--no-progress", "--cache-dir", tmp],
                 cwd=root, check=True, capture_output=True,
             )

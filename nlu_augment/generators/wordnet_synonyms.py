@@ -15,8 +15,8 @@ import random
 import re
 from typing import Optional
 
-from bot.augment.cache import BlobCache, content_key
-from bot.augment.generators.base import is_mask
+from nlu_augment.cache import BlobCache, content_key
+from nlu_augment.generators.base import is_mask
 
 STOPWORDS = frozenset(
     ["a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "about", "as", "into", "than", "then", "so", "too", "very", "i", "me", "my", "mine", "we", "us", "our", "you", "your", "he", "him", "his", "she", "her", "it", "its", "they", "them", "their", "this", "that", "these", "those", "is", "am", "are", "was", "were", "be", "been", "being", "do", "does", "did", "have", "has", "had", "can", "could", "will", "would", "shall", "should", "may", "might", "must", "not", "no", "yes", "hi", "hello", "hey", "ok", "okay", "please", "thanks", "thank", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "all", "any", "some", "each", "every", "there", "here", "just", "also", "only", "get", "got", "go", "going", "make", "made", "take", "let", "like", "want", "need", "one", "really", "much", "many", "more", "most", "lot", "lots"]

@@ -6,8 +6,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Optional
 
-from bot.augment.annotation import Entity, Example
-from bot.augment.nlu_yaml import NluData
+from nlu_augment.annotation import Entity, Example
+from nlu_augment.nlu_yaml import NluData
 
 
 @dataclass

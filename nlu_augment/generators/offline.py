@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from bot.augment.cache import BlobCache
-from bot.augment.generators import lexicon, rewrites
-from bot.augment.generators.base import Candidate, Source, mask_entities, rng_for, unmask
-from bot.augment.generators.wordnet_synonyms import WordNetSynonyms
+from nlu_augment.cache import BlobCache
+from nlu_augment.generators import lexicon, rewrites
+from nlu_augment.generators.base import Candidate, Source, mask_entities, rng_for, unmask
+from nlu_augment.generators.wordnet_synonyms import WordNetSynonyms
 
 PARAPHRASE_KINDS = ("frames", "politeness", "hedges", "contractions", "lexicon", "synonyms")
 DEFAULT_KINDS = PARAPHRASE_KINDS

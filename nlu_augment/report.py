@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from bot.augment.pipeline import FILTERS, IntentStats
+from nlu_augment.pipeline import FILTERS, IntentStats
 
 _HEADERS = ("intent", "in", "generated", *(f"-{f}" for f in FILTERS), "kept", "+swap", "+noise",
             "out")

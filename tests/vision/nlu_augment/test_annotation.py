@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.augment.annotation import (
+from nlu_augment.annotation import (
     AnnotationError,
     Entity,
     Example,

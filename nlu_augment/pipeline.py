@@ -9,10 +9,10 @@ from typing import Optional, Sequence
 
 from tqdm import tqdm
 
-from bot.augment import filters
-from bot.augment.annotation import Example, relocate_entities
-from bot.augment.embeddings import Embedder
-from bot.augment.generators.base import (
+from nlu_augment import filters
+from nlu_augment.annotation import Example, relocate_entities
+from nlu_augment.embeddings import Embedder
+from nlu_augment.generators.base import (
     Candidate,
     Generator,
     Source,
@@ -21,9 +21,9 @@ from bot.augment.generators.base import (
     stable_seed,
     unmask,
 )
-from bot.augment.generators.entity_swap import EntityValuePool
-from bot.augment.generators.noise import casing, typo
-from bot.augment.nlu_yaml import NluData
+from nlu_augment.generators.entity_swap import EntityValuePool
+from nlu_augment.generators.noise import casing, typo
+from nlu_augment.nlu_yaml import NluData
 
 log = logging.getLogger(__name__)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import random
 
-from bot.augment.annotation import parse_annotated, relocate_entities
-from bot.augment.generators import rewrites
-from bot.augment.generators.base import Source, mask_entities, unmask
-from bot.augment.generators.entity_swap import EntityValuePool
-from bot.augment.generators.noise import casing, typo
-from bot.augment.generators.offline import OfflineGenerator
-from bot.augment.generators.wordnet_synonyms import WordNetSynonyms
+from nlu_augment.annotation import parse_annotated, relocate_entities
+from nlu_augment.generators import rewrites
+from nlu_augment.generators.base import Source, mask_entities, unmask
+from nlu_augment.generators.entity_swap import EntityValuePool
+from nlu_augment.generators.noise import casing, typo
+from nlu_augment.generators.offline import OfflineGenerator
+from nlu_augment.generators.wordnet_synonyms import WordNetSynonyms
 
 
 def rng() -> random.Random:
@@ -118,7 +118,7 @@ def test_entity_swaps_use_lookup_and_synonym_values(nlu_data) -> None:
 
 
 def test_lexicon_swaps_chat_phrases_within_their_group() -> None:
-    from bot.augment.generators import lexicon
+    from nlu_augment.generators import lexicon
 
     out = lexicon.alternatives("Thanks, that was great", rng(), limit=20)
     assert "Thank you, that was great" in out and "Thanks, that was awesome" in out

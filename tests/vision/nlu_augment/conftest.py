@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.augment.cache import BlobCache
-from bot.augment.embeddings import Embedder
-from bot.augment.nlu_yaml import NluData, load_nlu, nlu_files
+from nlu_augment.cache import BlobCache
+from nlu_augment.embeddings import Embedder
+from nlu_augment.nlu_yaml import NluData, load_nlu, nlu_files
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,5 +1,5 @@
 """Paraphrase generators behind one interface (see base.Generator)."""
 
-from bot.augment.generators.base import Candidate, Generator, Source, stable_seed
+from nlu_augment.generators.base import Candidate, Generator, Source, stable_seed
 
 __all__ = ["Candidate", "Generator", "Source", "stable_seed"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from bot.augment.generators.base import Candidate, Source, stable_seed
+from nlu_augment.generators.base import Candidate, Source, stable_seed
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.augment import cli, filters
-from bot.augment.annotation import parse_annotated
-from bot.augment.generators.offline import OfflineGenerator
-from bot.augment.nlu_yaml import GENERATED_MARKER, dump_nlu, load_nlu
-from bot.augment.pipeline import AugmentConfig, Augmenter
+from nlu_augment import cli, filters
+from nlu_augment.annotation import parse_annotated
+from nlu_augment.generators.offline import OfflineGenerator
+from nlu_augment.nlu_yaml import GENERATED_MARKER, dump_nlu, load_nlu
+from nlu_augment.pipeline import AugmentConfig, Augmenter
 
 
 def run(nlu_data, embedder, **kw):
@@ -154,7 +154,7 @@ def test_output_does_not_depend_on_python_hash_randomisation(nlu_dir: Path, tmp_
         root = Path(__file__).resolve().parents[3]
         env = dict(os.environ, PYTHONHASHSEED=hash_seed, PYTHONPATH=str(root))
         proc = subprocess.run(
-            [sys.executable, "-m", "bot.augment", str(nlu_dir), "--out", str(out),
+            [sys.executable, "-m", "nlu_augment", str(nlu_dir), "--out", str(out),
              "--no-progress", "--no-cache", "--offline-kinds", "frames,politeness,lexicon"],
             env=env, cwd=root, capture_output=True, text=True, timeout=300,
         )

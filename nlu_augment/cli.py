@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot.augment data/nlu --out data/nlu/augmented.yml``.
+"""Command line: ``python -m nlu_augment data/nlu --out data/nlu/augmented.yml``.
 
 Reads Rasa NLU YAML (a file, or every NLU file under a folder, skipping files this tool
 generated), writes one generated file in the same format, stable order, marked as generated.
@@ -16,16 +16,16 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from bot.augment.annotation import AnnotationError
-from bot.augment.cache import BlobCache, default_cache_dir
-from bot.augment.embeddings import Embedder
-from bot.augment.generators.base import Generator
-from bot.augment.generators.offline import PARAPHRASE_KINDS, OfflineGenerator
-from bot.augment.nlu_yaml import GENERATED_MARKER, NluFormatError, dump_nlu, load_nlu, nlu_files
-from bot.augment.pipeline import NOISE_KINDS, AugmentConfig, Augmenter, AugmentResult
-from bot.augment.report import summary_table
+from nlu_augment.annotation import AnnotationError
+from nlu_augment.cache import BlobCache, default_cache_dir
+from nlu_augment.embeddings import Embedder
+from nlu_augment.generators.base import Generator
+from nlu_augment.generators.offline import PARAPHRASE_KINDS, OfflineGenerator
+from nlu_augment.nlu_yaml import GENERATED_MARKER, NluFormatError, dump_nlu, load_nlu, nlu_files
+from nlu_augment.pipeline import NOISE_KINDS, AugmentConfig, Augmenter, AugmentResult
+from nlu_augment.report import summary_table
 
-log = logging.getLogger("bot.augment")
+log = logging.getLogger("nlu_augment")
 _D = AugmentConfig()
 
 
@@ -43,7 +43,7 @@ def _unit(value: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; every option documents its default."""
     p = argparse.ArgumentParser(
-        prog="python -m bot.augment",
+        prog="python -m nlu_augment",
         description="Grow hand-written Rasa NLU examples into many entity-safe, filtered "
         "paraphrases (Parrot-style, batched, cached, deterministic).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -97,7 +97,7 @@ def make_generators(args: argparse.Namespace, cache: Optional[BlobCache]) -> lis
         elif name == "t5":
             if not args.t5_model:
                 raise ValueError("--generators t5 needs --t5-model (a local model folder)")
-            from bot.augment.generators.seq2seq import Seq2SeqParaphraser, Seq2SeqSettings
+            from nlu_augment.generators.seq2seq import Seq2SeqParaphraser, Seq2SeqSettings
 
             settings = Seq2SeqSettings(num_return_sequences=args.t5_samples,
                                        batch_size=args.t5_batch_size)

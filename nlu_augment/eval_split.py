@@ -1,5 +1,5 @@
 """A fixed-seed few-shot split for `make eval-augment`: N examples per intent to train on,
-the rest held out. ``python -m bot.augment.eval_split data/nlu --per-intent 5 --seed 0 --out DIR``
+the rest held out. ``python -m nlu_augment.eval_split data/nlu --per-intent 5 --seed 0 --out DIR``
 writes DIR/train/train.yml (with the lookups, synonyms and regexes) and DIR/test.yml."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from bot.augment.annotation import Example
-from bot.augment.generators.base import stable_seed
-from bot.augment.nlu_yaml import NluData, NluFormatError, dump_nlu, load_nlu, nlu_files
+from nlu_augment.annotation import Example
+from nlu_augment.generators.base import stable_seed
+from nlu_augment.nlu_yaml import NluData, NluFormatError, dump_nlu, load_nlu, nlu_files
 
 
 def split(data: NluData, per_intent: int, seed: int) -> tuple[dict, dict]:
@@ -35,7 +35,7 @@ def split(data: NluData, per_intent: int, seed: int) -> tuple[dict, dict]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Write the split files."""
-    p = argparse.ArgumentParser(prog="python -m bot.augment.eval_split", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m nlu_augment.eval_split", description=__doc__)
     p.add_argument("source", type=Path)
     p.add_argument("--per-intent", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.augment.annotation import parse_annotated
-from bot.augment.generators.base import Source
-from bot.augment.generators.seq2seq import Seq2SeqParaphraser, Seq2SeqSettings
-from bot.augment.nlu_yaml import NluData
-from bot.augment.pipeline import AugmentConfig, Augmenter
+from nlu_augment.annotation import parse_annotated
+from nlu_augment.generators.base import Source
+from nlu_augment.generators.seq2seq import Seq2SeqParaphraser, Seq2SeqSettings
+from nlu_augment.nlu_yaml import NluData
+from nlu_augment.pipeline import AugmentConfig, Augmenter
 
 PAIRS = [
     ("show me red sneakers", "could you show me the red sneakers"),

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-from bot.augment.annotation import Example
+from nlu_augment.annotation import Example
 
 # Entity spans are replaced by private-use characters while text is rewritten, so no rule can
 # touch, split or re-case an entity; they are put back before a candidate leaves a generator.

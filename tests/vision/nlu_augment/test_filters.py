@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.augment import filters
+from nlu_augment import filters
 
 
 def test_exact_and_folded_keys() -> None:
