@@ -1,16 +1,20 @@
 """One logging style for every process: `getLogger(__name__)` and `event(...)` lines.
 
-A line reads `name session=<sid> key=value ...`. The session comes from the context
+A line reads `name session=<tag> key=value ...`. The session comes from the context
 (`session_scope(sid)` around the work of one shopper's request, frame or action), so every
-record of that work names its session without each call passing it. Frame contents, message
-text and tag words are never logged: callers pass counts, codes and ids only.
+record of that work names its session without each call passing it. The tag is the first 12
+hex digits of the id's SHA-256, never the id itself: logs must not hand out ids that open a
+shopper's data. `python -m emotical_shared.logs <id>` prints an id's tag, to find its lines.
+Frame contents, message text and tag words are never logged: callers pass counts and codes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import logging
+import sys
 import time
 from typing import Any, Dict, Iterator, Optional
 
@@ -40,6 +44,11 @@ def current_session() -> Optional[str]:
     return _SESSION.get()
 
 
+def id_tag(value: str) -> str:
+    """What logs show instead of a session or shopper id: 12 hex digits of its SHA-256."""
+    return hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
 def _render(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
@@ -51,7 +60,7 @@ def event(logger: logging.Logger, level: int, name: str, **fields: Any) -> None:
     session = fields.pop("session", None) or _SESSION.get()
     parts = [name]
     if session is not None:
-        parts.append(f"session={_render(session)}")
+        parts.append(f"session={id_tag(str(session))}")
     parts.extend(f"{k}={_render(v)}" for k, v in fields.items())
     logger.log(level, "%s", " ".join(parts))
 
@@ -74,3 +83,8 @@ class Throttled:
             event(logger, logging.WARNING, name, **fields)
         else:
             self._suppressed[name] = self._suppressed.get(name, 0) + 1
+
+
+if __name__ == "__main__":
+    for arg in sys.argv[1:]:
+        print(f"{arg} session={id_tag(arg)}")

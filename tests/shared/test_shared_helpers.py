@@ -51,11 +51,13 @@ def test_event_names_the_session_of_its_scope_and_restores_the_outer(caplog):
                 logs.event(log, logging.INFO, "frame_done", frames=2)
             logs.event(log, logging.INFO, "ws_closed")
         logs.event(log, logging.INFO, "no_session", code="x")
+    inner, outer = logs.id_tag("s-inner"), logs.id_tag("s-outer")
     assert [r.getMessage() for r in caplog.records] == [
-        "frame_done session='s-inner' frames=2",
-        "ws_closed session='s-outer'",
+        f"frame_done session={inner} frames=2",
+        f"ws_closed session={outer}",
         "no_session code='x'",
     ]
+    assert "s-inner" not in caplog.text, "a log line holds a full session id"
     assert logs.current_session() is None
 
 
