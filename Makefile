@@ -51,13 +51,13 @@ test-py-vision: setup ## pytest in the vision environment (tests/vision)
 	@$(VIS_PY) -m pytest tests/vision -q -p no:cacheprovider --durations=8
 
 validate: setup ## rasa data validate, warnings are errors
-	@$(BOT_PY) -m bot.validate
+	@$(BOT_PY) -m devtools.validate
 
 train: setup ## train the model if data or config changed (cached by content hash)
-	@$(BOT_PY) -m bot.train
+	@$(BOT_PY) -m devtools.train
 
 test-bot: train ## rasa test: test stories must all pass; NLU cross-check prints intent macro-F1
-	@$(BOT_PY) -m bot.evaluate
+	@$(BOT_PY) -m devtools.evaluate
 
 demo: setup train ## run the whole product: Redis, Rasa, action server, sidecar; Ctrl-C stops all
 	@$(VIS_PY) -m stack demo

@@ -19,7 +19,7 @@ augment-preview: setup ## print what `make augment` would write, write nothing
 	@$(CPU_LOCK) $(VIS_PY) -m nlu_augment data/nlu --out data/nlu/augmented.yml --dry-run $(AUGMENT_ARGS)
 
 eval-augment: setup ## 5 examples/intent: NLU trained with vs without augmentation (macro-F1, entity F1)
-	@VIS_PY=$(VIS_PY) $(CPU_LOCK) $(BOT_PY) -m bot.augment_eval $(EVAL_AUGMENT_ARGS)
+	@VIS_PY=$(VIS_PY) $(CPU_LOCK) $(BOT_PY) -m devtools.augment_eval $(EVAL_AUGMENT_ARGS)
 
 bench-augment: setup ## augmentation throughput (input examples/s, offline generator + embedding filters)
 	@$(CPU_LOCK) $(VIS_PY) -m bench.augment_throughput

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from bot.rasa_cli import ROOT, run_rasa
+from devtools.rasa_cli import ROOT, run_rasa
 from stack.fingerprint import model_path
 
 RESULTS = ROOT / "results"

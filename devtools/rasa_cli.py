@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List
+
+from emotical_shared.childenv import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,19 +19,6 @@ _NOISE = (
 )
 
 
-def rasa_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """The environment for a Rasa child process: project on PYTHONPATH, telemetry off."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
-    env.setdefault("PYTHONWARNINGS", "ignore")
-    if extra:
-        env.update(extra)
-    return env
-
-
 def rasa_command(*args: str) -> List[str]:
     """`rasa ARGS` run by this interpreter (no reliance on PATH)."""
     return [sys.executable, "-m", "rasa", *args]
@@ -39,7 +27,7 @@ def rasa_command(*args: str) -> List[str]:
 def run_rasa(*args: str, quiet_noise: bool = True) -> int:
     """Run `rasa ARGS` in the project root, stream its output minus noise, return its exit code."""
     proc = subprocess.Popen(
-        rasa_command(*args), cwd=ROOT, env=rasa_env(), stdout=subprocess.PIPE,
+        rasa_command(*args), cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, bufsize=1,
     )
     assert proc.stdout is not None

@@ -12,7 +12,7 @@ import shutil
 import sys
 import time
 
-from bot.rasa_cli import run_rasa
+from devtools.rasa_cli import run_rasa
 from stack.fingerprint import cache_dir, model_fingerprint, model_path, models_dir
 
 

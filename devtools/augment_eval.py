@@ -23,7 +23,8 @@ from typing import Dict, Optional, Sequence
 
 import yaml
 
-from bot.rasa_cli import ROOT, rasa_env
+from devtools.rasa_cli import ROOT
+from emotical_shared.childenv import child_env
 
 ARMS = ("plain", "augmented")
 
@@ -41,7 +42,7 @@ def eval_config(source: Path, target: Path, epochs: int) -> None:
 def _vision(vision_python: str, *args: str) -> None:
     cmd = [vision_python, "-m", *args]
     print("eval-augment: " + " ".join(cmd[1:]), flush=True)
-    subprocess.run(cmd, cwd=ROOT, env=rasa_env(), check=True)
+    subprocess.run(cmd, cwd=ROOT, env=child_env(), check=True)
 
 
 def merge_holdout(test_file: Path, extra: Sequence[Path]) -> None:
@@ -149,7 +150,7 @@ def table(per_seed: Dict[int, Dict[str, Dict[str, float]]]) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the evaluation; exit 1 if the goal (>= +3 macro-F1, entity F1 not lower) is missed."""
-    p = argparse.ArgumentParser(prog="python -m bot.augment_eval", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m devtools.augment_eval", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=ROOT / "data" / "nlu")
     p.add_argument("--config", type=Path, default=ROOT / "config.yml")

@@ -13,7 +13,7 @@ from typing import Iterable, List
 
 import yaml
 
-from bot.rasa_cli import ROOT, run_rasa
+from devtools.rasa_cli import ROOT, run_rasa
 from stack.fingerprint import project_files
 
 DESIGNER_FILES = ("domain.yml", "config.yml", "credentials.yml", "endpoints.yml", "data", "tests")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import bot.validate as validate
+import devtools.validate as validate
 
 
 def test_broken_indentation_is_reported_with_file_line_and_problem(tmp_path: Path, monkeypatch) -> None:
