@@ -1,7 +1,7 @@
 """The action server's settings: one object, read from `EMOTICAL_*` environment variables.
 
 Every value has a default; a bad value stops the server at start with a message naming the
-variable (`SettingsError`).
+variable (`SettingsError`, from `emotical_shared.envconfig`, which reads every variable).
 """
 
 from __future__ import annotations
@@ -9,15 +9,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Tuple, TypeVar
+from typing import Mapping, Optional, Tuple
+
+from emotical_shared.envconfig import (
+    SettingsError,
+    non_negative,
+    parse_bool,
+    parse_floats,
+    positive,
+    read,
+    redis_url,
+    unit_interval,
+)
+
+__all__ = ["ROOT", "Settings", "SettingsError"]
 
 ROOT = Path(__file__).resolve().parent.parent
-
-T = TypeVar("T")
-
-
-class SettingsError(ValueError):
-    """An environment variable holds a value the action server cannot use."""
 
 
 @dataclass(frozen=True)
@@ -64,71 +71,43 @@ class Settings:
         """Read settings from `env` (default `os.environ`); raise SettingsError on a bad value."""
         env = os.environ if env is None else env
         d = cls()
-
-        def get(name: str, parse: Callable[[str], T], default: T, check: str = "") -> T:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                value = parse(raw)
-            except (TypeError, ValueError) as exc:
-                raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from None
-            if check and not _CHECKS[check](value):
-                raise SettingsError(f"{name}={raw!r} is not valid: must be {check}")
-            return value
-
-        thresholds = get("EMOTICAL_SYMPATHY_THRESHOLDS", _floats3, d.sympathy_thresholds,
-                         "three increasing numbers in (0, 1]")
-        report_url = get("EMOTICAL_REPORT_URL", str, d.report_url)
-        if "{session_id}" not in report_url:
-            raise SettingsError(f"EMOTICAL_REPORT_URL={report_url!r} must contain {{session_id}}")
-        redis_url = env.get("REDIS_URL") or d.redis_url
-        if not redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError(f"REDIS_URL={redis_url!r} must start with redis://, rediss:// or unix://")
         return cls(
-            redis_url=redis_url,
-            redis_timeout_s=get("EMOTICAL_REDIS_TIMEOUT_S", float, d.redis_timeout_s, "positive"),
-            redis_retry_s=get("EMOTICAL_REDIS_RETRY_S", float, d.redis_retry_s, "non-negative"),
-            emotion_reads=get("EMOTICAL_EMOTION_READS", _bool, d.emotion_reads),
-            catalog_path=get("EMOTICAL_CATALOG_PATH", Path, d.catalog_path),
-            face_weight=get("EMOTICAL_FACE_WEIGHT", float, d.face_weight, "non-negative"),
-            text_weight=get("EMOTICAL_TEXT_WEIGHT", float, d.text_weight, "non-negative"),
-            face_stale_s=get("EMOTICAL_FACE_STALE_S", float, d.face_stale_s, "positive"),
-            sympathy_thresholds=thresholds,
-            help_emotion_min_prob=get("EMOTICAL_HELP_EMOTION_MIN_PROB", float,
-                                      d.help_emotion_min_prob, "in [0, 1]"),
-            learning_rate=get("EMOTICAL_LEARNING_RATE", float, d.learning_rate, "in [0, 1]"),
-            related_factor=get("EMOTICAL_RELATED_FACTOR", float, d.related_factor, "in [0, 1]"),
-            face_reaction_min=get("EMOTICAL_FACE_REACTION_MIN", float, d.face_reaction_min,
-                                  "in [0, 1]"),
-            wordnet=get("EMOTICAL_WORDNET", _bool, d.wordnet),
-            top_k=get("EMOTICAL_TOP_K", int, d.top_k, "positive"),
-            report_url=report_url,
-            spool_dir=get("EMOTICAL_SPOOL_DIR", Path, d.spool_dir),
-            tracker_delete_delay_s=get("EMOTICAL_TRACKER_DELETE_DELAY_S", float,
-                                       d.tracker_delete_delay_s, "non-negative"),
+            redis_url=read(env, "REDIS_URL", d.redis_url, str, redis_url,
+                           "a URL starting with redis://, rediss:// or unix://"),
+            redis_timeout_s=read(env, "EMOTICAL_REDIS_TIMEOUT_S", d.redis_timeout_s, float,
+                                 positive, "seconds > 0"),
+            redis_retry_s=read(env, "EMOTICAL_REDIS_RETRY_S", d.redis_retry_s, float,
+                               non_negative, "seconds >= 0"),
+            emotion_reads=read(env, "EMOTICAL_EMOTION_READS", d.emotion_reads, parse_bool),
+            catalog_path=read(env, "EMOTICAL_CATALOG_PATH", d.catalog_path, Path),
+            face_weight=read(env, "EMOTICAL_FACE_WEIGHT", d.face_weight, float, non_negative,
+                             "a number >= 0"),
+            text_weight=read(env, "EMOTICAL_TEXT_WEIGHT", d.text_weight, float, non_negative,
+                             "a number >= 0"),
+            face_stale_s=read(env, "EMOTICAL_FACE_STALE_S", d.face_stale_s, float, positive,
+                              "seconds > 0"),
+            sympathy_thresholds=read(env, "EMOTICAL_SYMPATHY_THRESHOLDS", d.sympathy_thresholds,
+                                     parse_floats(3), _increasing_in_unit,
+                                     "three increasing numbers in (0, 1]"),
+            help_emotion_min_prob=read(env, "EMOTICAL_HELP_EMOTION_MIN_PROB",
+                                       d.help_emotion_min_prob, float, unit_interval,
+                                       "a number in [0, 1]"),
+            learning_rate=read(env, "EMOTICAL_LEARNING_RATE", d.learning_rate, float,
+                               unit_interval, "a number in [0, 1]"),
+            related_factor=read(env, "EMOTICAL_RELATED_FACTOR", d.related_factor, float,
+                                unit_interval, "a number in [0, 1]"),
+            face_reaction_min=read(env, "EMOTICAL_FACE_REACTION_MIN", d.face_reaction_min, float,
+                                   unit_interval, "a number in [0, 1]"),
+            wordnet=read(env, "EMOTICAL_WORDNET", d.wordnet, parse_bool),
+            top_k=read(env, "EMOTICAL_TOP_K", d.top_k, int, positive, "a whole number > 0"),
+            report_url=read(env, "EMOTICAL_REPORT_URL", d.report_url, str,
+                            lambda v: "{session_id}" in v, "a URL containing {session_id}"),
+            spool_dir=read(env, "EMOTICAL_SPOOL_DIR", d.spool_dir, Path),
+            tracker_delete_delay_s=read(env, "EMOTICAL_TRACKER_DELETE_DELAY_S",
+                                        d.tracker_delete_delay_s, float, non_negative,
+                                        "seconds >= 0"),
         )
 
 
-def _bool(raw: str) -> bool:
-    low = raw.strip().lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("use 1/0, true/false, yes/no or on/off")
-
-
-def _floats3(raw: str) -> Tuple[float, float, float]:
-    parts = [float(p) for p in raw.split(",")]
-    if len(parts) != 3:
-        raise ValueError("give three comma-separated numbers")
-    return (parts[0], parts[1], parts[2])
-
-
-_CHECKS: dict = {
-    "positive": lambda v: v > 0,
-    "non-negative": lambda v: v >= 0,
-    "in [0, 1]": lambda v: 0 <= v <= 1,
-    "three increasing numbers in (0, 1]": lambda v: 0 < v[0] < v[1] < v[2] <= 1,
-}
+def _increasing_in_unit(v: Tuple[float, ...]) -> bool:
+    return 0 < v[0] < v[1] < v[2] <= 1
