@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Mapping, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 import yaml
 
@@ -51,6 +51,14 @@ class Catalog:
     def tags(self) -> FrozenSet[str]:
         """Every tag used by some product."""
         return frozenset(t for p in self.products for t in p.tags)
+
+    def get(self, product_id: Optional[str]) -> Optional[Product]:
+        """The product with this id, or None (also for no id)."""
+        return self.by_id.get(product_id) if product_id else None
+
+    def products_in(self, category: Optional[str]) -> Tuple[Product, ...]:
+        """The category's products in catalog order; every product when `category` is None."""
+        return self.by_category.get(category, ()) if category else self.products
 
     def category_of(self, word: str) -> str | None:
         """The category a shopper's word names ("Shoe", "dress", "headphone"), or None."""

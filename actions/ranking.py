@@ -52,7 +52,7 @@ def recommend(catalog: Catalog, weights: Mapping[str, float], seen: Iterable[str
     """Top-k products: unseen before seen, then by score, then catalog order."""
     seen_set, skip = set(seen), set(exclude)
     norm = math.sqrt(sum(float(w) ** 2 for w in weights.values()))
-    pool = catalog.by_category.get(category, ()) if category else catalog.products
+    pool = catalog.products_in(category)
     ranked = []
     for order, p in enumerate(pool):
         if p.id in skip:
