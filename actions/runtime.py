@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass
 from typing import Optional
 
+from emotical_shared import logs
+
 from .catalog import Catalog, load_catalog
 from .settings import Settings
 from .store import Store
@@ -19,7 +21,8 @@ from .wordnet_tags import TagRelater
 
 logger = logging.getLogger(__name__)
 
-#: The shop promises at least this much choice (issue 4).
+#: The least choice the shop may open with: a catalog file that lost products or categories
+#: (a bad merge, a wrong EMOTICAL_CATALOG_PATH) stops the server instead of serving a thin shop.
 MIN_PRODUCTS, MIN_CATEGORIES = 80, 8
 
 
@@ -44,8 +47,8 @@ def build_runtime(settings: Settings, min_products: int = MIN_PRODUCTS,
     relater = TagRelater(catalog.tags, settings.wordnet, settings.related_factor)
     if warm_wordnet:
         relater.warm_up(background=True)
-    logger.info("catalog loaded: %d products in %d categories, %d tags",
-                len(catalog.products), len(catalog.categories), len(catalog.tags))
+    logs.event(logger, logging.INFO, "catalog_loaded", products=len(catalog.products),
+               categories=len(catalog.categories), tags=len(catalog.tags))
     return Runtime(settings, catalog, Store(settings), relater)
 
 

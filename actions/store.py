@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequ
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
+from emotical_shared import logs
 from emotical_shared import redis_schema as keys
 
 from .profiles import TagObservation, apply
@@ -61,7 +62,7 @@ class Store:
             result = await fn(self._redis())
         except (RedisError, OSError, asyncio.TimeoutError) as exc:
             self._down_until = time.monotonic() + self.settings.redis_retry_s
-            self.warn_once(session, f"redis unavailable op={op} error={type(exc).__name__}: {exc}")
+            self.warn_once(session, op, exc)
             raise RedisUnavailableError(str(exc)) from exc
         if self._down_until and not self._flushing:
             self._down_until = 0.0
@@ -69,12 +70,13 @@ class Store:
             await self.flush_spool(session)
         return result
 
-    def warn_once(self, session: str, message: str) -> None:
+    def warn_once(self, session: str, op: str, exc: BaseException) -> None:
         """Log a degradation warning once per session."""
         if session in self._warned:
             return
         self._warned.add(session)
-        logger.warning("session=%s %s; answering with a neutral mood", session, message)
+        logs.event(logger, logging.WARNING, "redis_unavailable", session=session, op=op,
+                   error=type(exc).__name__, effect="neutral mood")
 
     async def close(self) -> None:
         """Close the connection pool."""
@@ -168,8 +170,8 @@ class Store:
                                    lambda r: self._apply(r, uid, obs))
         except RedisUnavailableError:
             self.spool.append(uid, obs)
-            logger.warning("session=%s shopper=%s profile update queued for retry (%d tags)",
-                           session, uid, len(obs))
+            logs.event(logger, logging.WARNING, "profile_update_queued", session=session,
+                       shopper=logs.id_tag(uid), tags=len(obs))
             return None
 
     @staticmethod
@@ -213,7 +215,8 @@ class Store:
         finally:
             self._flushing = False
         if applied:
-            logger.info("session=%s replayed %d queued profile updates", session, applied)
+            logs.event(logger, logging.INFO, "profile_updates_replayed", session=session,
+                       updates=applied)
         return applied
 
     # -- deletion ----------------------------------------------------------------------------
@@ -234,8 +237,9 @@ class Store:
                 finally:
                     client.close()
             except (RedisError, OSError) as exc:
-                logger.warning("session=%s could not delete the stored conversation: %s",
-                               session, exc)
+                # A timer thread: outside the action's session scope, so the session is passed.
+                logs.event(logger, logging.WARNING, "tracker_delete_failed", session=session,
+                           error=type(exc).__name__)
 
         timer = threading.Timer(delay_s, run)
         timer.daemon = True

@@ -11,6 +11,8 @@ import asyncio
 import logging
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from emotical_shared import logs
+
 from .catalog import Product
 from .fusion import FaceReading
 from .profiles import TagObservation, observations, product_observations, step_size
@@ -69,6 +71,6 @@ async def learn(rt: Runtime, shopper_id: str, session_id: str,
         return {}
     new = await rt.store.update_profile(shopper_id, session_id, obs)
     if new is not None:
-        logger.info("session=%s shopper=%s tags updated %s", session_id, shopper_id,
-                    {t: round(w, 3) for t, w in new.items()})
+        logs.event(logger, logging.INFO, "tags_updated", shopper=logs.id_tag(shopper_id),
+                   tags=len(new))
     return new

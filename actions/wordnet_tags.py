@@ -15,6 +15,8 @@ import threading
 from functools import lru_cache
 from typing import Dict, FrozenSet, Iterable, Optional
 
+from emotical_shared import logs
+
 logger = logging.getLogger(__name__)
 
 #: Senses per part of speech that are followed (rare senses only add noise: "sneakers" is also
@@ -67,12 +69,11 @@ class TagRelater:
                 wordnet.ensure_loaded()
                 wordnet.synsets("shoe")
                 self._wn = wordnet
-                logger.info("wordnet loaded (version %s)", wordnet.get_version())
+                logs.event(logger, logging.INFO, "wordnet_loaded", version=wordnet.get_version())
             except (LookupError, OSError) as exc:
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                logger.warning(
-                    "WordNet not available, only exact tag matches will be used "
-                    "(run `make setup`; NLTK_DATA must point at var/nltk_data): %s", first)
+                logs.event(logger, logging.WARNING, "wordnet_unavailable", error=type(exc).__name__,
+                           fix="run make setup; NLTK_DATA must point at var/nltk_data",
+                           effect="only exact tag matches")
             finally:
                 self._ready.set()
 

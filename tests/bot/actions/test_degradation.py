@@ -14,6 +14,7 @@ from actions.preference_actions import ActionUpdateTagWeights
 from actions.recommend_actions import ActionRecommend
 from actions.runtime import Runtime, set_runtime
 from actions.session_actions import ActionDeleteMyData
+from emotical_shared import logs
 from emotical_shared import redis_schema as keys
 from stack.redis_server import RedisServer, free_port
 from tests.bot.actions.conftest import make_runtime
@@ -39,7 +40,7 @@ def test_redis_down_gives_mood_from_words_and_one_warning(down_runtime: Runtime,
         events, messages = run_action(ActionFuseMood(), make_tracker([event]), domain)
         assert messages == []
     assert slots_of(events)["mood"] == "negative"  # the words still count
-    warnings = [r for r in caplog.records if "s-down" in r.getMessage()]
+    warnings = [r for r in caplog.records if logs.id_tag("s-down") in r.getMessage()]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     neutral = user_event("complain", "hmm", score=0.0, metadata={"session_id": "s-down2"})
     events, _ = run_action(ActionFuseMood(), make_tracker([neutral]), domain)
