@@ -2,7 +2,8 @@
 
 The widget sends `{session_id, shopper_id, product_id}` as message metadata. Rasa stores it on the
 `user` event, not in `latest_message`, so it is read from the last user event; both ids fall back
-to the sender id. Ids that do not fit the Redis schema fall back too (and are logged).
+to the sender id. Ids that do not fit the Redis schema fall back too (and are logged). Every
+id an action uses is read here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from rasa_sdk import Tracker
 
+from emotical_shared import logs
 from emotical_shared.redis_schema import InvalidIdError, validate_id
+
+from .catalog import Catalog
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +28,8 @@ class TurnContext:
 
     session_id: str
     shopper_id: str
+    #: Rasa's conversation id (names the stored tracker), as the channel gave it.
+    sender_id: str
     product_id: Optional[str]
     message_id: str
     intent: Optional[str]
@@ -49,32 +55,47 @@ def events_this_session(tracker: Tracker) -> List[Dict[str, Any]]:
     return events
 
 
-def _valid(value: Any, kind: str, fallback: str) -> str:
+def _valid(value: Any, kind: str, fallback: str, warn: bool = True) -> str:
     if value in (None, ""):
         return fallback
     try:
         return validate_id(str(value), kind)
-    except InvalidIdError as exc:
-        logger.warning("sender=%s ignoring metadata: %s", fallback, exc)
+    except InvalidIdError:
+        if warn:  # the rejected value is the client's: name its kind only
+            logs.event(logger, logging.WARNING, "metadata_id_rejected", kind=kind)
         return fallback
+
+
+def _sender(tracker: Tracker) -> str:
+    try:
+        return validate_id(tracker.sender_id, "sender")
+    except InvalidIdError:
+        return "invalid-sender"
+
+
+def _metadata(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    return event.get("metadata") or {}
+
+
+def session_id(tracker: Tracker) -> str:
+    """The session the current turn belongs to (what `turn_context` reads, without logging)."""
+    event = last_user_event(tracker) or {}
+    return _valid(_metadata(event).get("session_id"), "session", _sender(tracker), warn=False)
 
 
 def turn_context(tracker: Tracker) -> TurnContext:
     """Read the current turn's ids, intent, sentiment and entities from the tracker."""
     event = last_user_event(tracker) or {}
-    metadata: Mapping[str, Any] = event.get("metadata") or {}
+    metadata = _metadata(event)
     parse: Mapping[str, Any] = event.get("parse_data") or tracker.latest_message or {}
-    sender = tracker.sender_id
-    try:
-        validate_id(sender, "sender")
-    except InvalidIdError:
-        sender = "invalid-sender"
+    sender = _sender(tracker)
     product = metadata.get("product_id") or tracker.get_slot("product_id")
     intent = (parse.get("intent") or {}).get("name")
     sentiment = parse.get("sentiment")
     return TurnContext(
         session_id=_valid(metadata.get("session_id"), "session", sender),
         shopper_id=_valid(metadata.get("shopper_id"), "shopper", sender),
+        sender_id=tracker.sender_id,
         product_id=str(product) if product else None,
         message_id=str(event.get("message_id") or parse.get("message_id") or event.get("timestamp", "")),
         intent=intent,
@@ -93,6 +114,23 @@ def entity_values(ctx: TurnContext, name: str) -> List[str]:
             if value and value not in out:
                 out.append(value)
     return out
+
+
+def named_category(catalog: Catalog, tracker: Tracker, ctx: TurnContext) -> Optional[str]:
+    """The catalog category the shopper is talking about, or None.
+
+    Precedence: the first `product_category` entity of the latest message that the catalog
+    knows as a category ("show me bags"); else the `product_category` slot, i.e. the category
+    named earlier in the conversation (follow-ups like "what else?" or "ask me something" stay in
+    it, and an entity the catalog does not know, such as "stuff", does not reset it); else None
+    (the whole catalog). The product on screen is no category choice: preference questions use
+    its own tags first, and recommendations are not narrowed to it unless the shopper names it.
+    """
+    for word in [*entity_values(ctx, "product_category"), tracker.get_slot("product_category")]:
+        category = catalog.category_of(word) if isinstance(word, str) and word else None
+        if category:
+            return category
+    return None
 
 
 def slot_set_since_last_user(tracker: Tracker, slot: str) -> bool:

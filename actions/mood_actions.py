@@ -11,10 +11,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from emotical_shared import logs
+
 from .base import EmotionAction
 from .context import bot_texts_this_session, turn_context
 from .mood import FUSED_MARKER_SLOT, current_mood, mood_from_slots, read_mood
-from .responses import first_unused
+from .responses import SYMPATHY_RESPONSES, first_unused
 from .store import RedisUnavailableError
 from .tag_learning import learn, reaction_observations
 
@@ -34,9 +36,9 @@ LIKE_INTENTS = ("express_like", "express_dislike")
 
 
 def sympathy_response_names(kind: str, level: int) -> List[str]:
-    """Response names to try, nearest strength first: utter_sympathy_<kind>_<level>."""
+    """Response names to try, nearest strength first (`SYMPATHY_RESPONSES[kind]` by level)."""
     order = [level] + [lv for d in (1, 2) for lv in (level - d, level + d) if 1 <= lv <= 3]
-    return [f"utter_sympathy_{kind}_{lv}" for lv in order]
+    return [SYMPATHY_RESPONSES[kind][lv - 1] for lv in order]
 
 
 class ActionFuseMood(EmotionAction):
@@ -61,7 +63,7 @@ class ActionFuseMood(EmotionAction):
             with contextlib.suppress(RedisUnavailableError):
                 first_time = await rt.store.record_message(
                     ctx.session_id, ctx.shopper_id, ctx.product_id, ctx.message_id, fields)
-        product = rt.catalog.by_id.get(ctx.product_id or "")
+        product = rt.catalog.get(ctx.product_id)
         if first_time and ctx.intent not in LIKE_INTENTS:
             await learn(rt, ctx.shopper_id, ctx.session_id,
                         reaction_observations(rt, face, product, now))
@@ -72,9 +74,9 @@ class ActionFuseMood(EmotionAction):
                   if k == FUSED_MARKER_SLOT or tracker.get_slot(k) != v]
         if product is not None and tracker.get_slot("product_id") != product.id:
             events.append(SlotSet("product_id", product.id))
-        logger.debug("session=%s mood=%s valence=%.2f dominant=%s sympathy=%d face=%s",
-                     ctx.session_id, mood.mood, mood.valence, mood.dominant_emotion,
-                     mood.sympathy_level, mood.face_used)
+        logs.event(logger, logging.DEBUG, "mood_fused", mood=mood.mood,
+                   valence=round(mood.valence, 2), dominant=mood.dominant_emotion,
+                   sympathy=mood.sympathy_level, face=mood.face_used)
         return events
 
 
@@ -95,6 +97,6 @@ class ActionExpressSympathy(EmotionAction):
         message = first_unused(domain, sympathy_response_names(kind, mood.sympathy_level),
                                bot_texts_this_session(tracker))
         if not self.say(dispatcher, message):
-            logger.info("session=%s no unused sympathy line left for %s level %d",
-                        ctx.session_id, kind, mood.sympathy_level)
+            logs.event(logger, logging.INFO, "sympathy_lines_used_up", kind=kind,
+                       level=mood.sympathy_level)
         return []

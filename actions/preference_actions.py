@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Set, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from emotical_shared import logs
+
 from .base import EmotionAction
-from .catalog import Product
-from .context import TurnContext, entity_values, events_this_session, turn_context
+from .context import TurnContext, entity_values, events_this_session, named_category, turn_context
 from .fusion import TextReading
 from .mood import current_mood
 from .profiles import least_known_tag
-from .responses import fill, intent_payload, render
+from .responses import ResponseError, intent_payload, render
 from .store import RedisUnavailableError
 from .tag_learning import learn, observations_for_turn
 
@@ -43,9 +44,14 @@ def asked_tags_this_session(tracker: Tracker) -> Set[str]:
     return asked
 
 
-def current_product(rt_catalog: Any, ctx: TurnContext) -> Optional[Product]:
-    """The product on screen (metadata or slot), if it is in the catalog."""
-    return rt_catalog.by_id.get(ctx.product_id or "")
+def like_dislike_buttons(message: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The (like, dislike) buttons of a rendered `utter_ask_preference`; the action sets their
+    payloads. Raises ResponseError when the domain's variation does not have exactly two."""
+    buttons = message.get("buttons") or []
+    if len(buttons) != 2:
+        raise ResponseError(f"{message.get('response_name')!r} needs two buttons (like, "
+                            f"dislike) in domain.yml, has {len(buttons)}")
+    return buttons[0], buttons[1]
 
 
 class ActionAskPreference(EmotionAction):
@@ -58,12 +64,10 @@ class ActionAskPreference(EmotionAction):
     def candidates(self, tracker: Tracker, ctx: TurnContext) -> List[str]:
         """Tags to choose from: the product's, else the category's by frequency, else all."""
         catalog = self.rt.catalog
-        product = current_product(catalog, ctx)
+        product = catalog.get(ctx.product_id)
         if product is not None:
             return list(product.tags)
-        named = entity_values(ctx, "product_category") or [tracker.get_slot("product_category") or ""]
-        category = next((c for c in (catalog.category_of(w) for w in named if w) if c), None)
-        pool = catalog.by_category.get(category, ()) if category else catalog.products
+        pool = catalog.products_in(named_category(catalog, tracker, ctx))
         counts = Counter(t for p in pool for t in p.tags)
         return [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
@@ -79,15 +83,10 @@ class ActionAskPreference(EmotionAction):
         if tag is None:
             return []
         message = render(domain, "utter_ask_preference", index=len(counts), tag=tag)
-        if message is None:
-            message = {"text": f"Do you like {tag}?"}
-        titles = [b.get("title", "") for b in message.get("buttons") or []]
-        like_title = titles[0] if titles else "Yes, I like {tag}"
-        dislike_title = titles[1] if len(titles) > 1 else "Not for me"
+        like, dislike = like_dislike_buttons(message)
         message["buttons"] = [
-            {"title": fill(like_title, tag=tag), "payload": intent_payload("express_like", attribute=tag)},
-            {"title": fill(dislike_title, tag=tag),
-             "payload": intent_payload("express_dislike", attribute=tag)},
+            {**like, "payload": intent_payload("express_like", attribute=tag)},
+            {**dislike, "payload": intent_payload("express_dislike", attribute=tag)},
         ]
         self.say(dispatcher, message)
         return []
@@ -110,9 +109,9 @@ class ActionUpdateTagWeights(EmotionAction):
         text = TextReading.from_sentiment(ctx.sentiment)
         words = entity_values(ctx, "attribute")
         obs, unmatched = await observations_for_turn(
-            rt, words, current_product(rt.catalog, ctx), polarity, mood.intensity,
+            rt, words, rt.catalog.get(ctx.product_id), polarity, mood.intensity,
             text.score if text else 0.0)
         if unmatched:
-            logger.info("session=%s words relate to no catalog tag: %s", ctx.session_id, unmatched)
+            logs.event(logger, logging.INFO, "words_without_tag", words=len(unmatched))
         await learn(rt, ctx.shopper_id, ctx.session_id, obs)
         return []

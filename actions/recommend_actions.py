@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from emotical_shared import logs
+
 from .base import EmotionAction
-from .context import TurnContext, entity_values, turn_context
+from .context import named_category, turn_context
 from .ranking import profile_is_empty, recommend
 from .responses import render
 from .store import RedisUnavailableError
 
 logger = logging.getLogger(__name__)
-
-
-def named_category(catalog: Any, tracker: Tracker, ctx: TurnContext) -> Optional[str]:
-    """The catalog category named in this message, else the `product_category` slot."""
-    for word in [*entity_values(ctx, "product_category"), tracker.get_slot("product_category") or ""]:
-        category = catalog.category_of(word) if word else None
-        if category:
-            return category
-    return None
 
 
 class ActionRecommend(EmotionAction):
@@ -53,18 +46,20 @@ class ActionRecommend(EmotionAction):
         if cold:
             intro = render(domain, "utter_cold_start", index=len(seen),
                            category=category or "products")
+        elif category:
+            intro = render(domain, "utter_recommend_category", index=len(seen), category=category)
         else:
-            name = "utter_recommend_category" if category else "utter_recommend"
-            intro = render(domain, name, index=len(seen), category=category or "")
-        lines = [(intro or {}).get("text") or "Here are some ideas:"]
+            intro = render(domain, "utter_recommend", index=len(seen))
+        lines = [intro["text"]]
         for rec in recs:
             reason = "" if cold else f" ({rec.reason()})"
             lines.append(f"- {rec.product.title}, {rec.product.price:.2f} EUR{reason}")
         dispatcher.utter_message(text="\n".join(lines))
         with contextlib.suppress(RedisUnavailableError):
             await rt.store.mark_seen(ctx.shopper_id, ctx.session_id, [r.product.id for r in recs])
-        logger.info("session=%s recommended %s (cold=%s, category=%s)", ctx.session_id,
-                    [r.product.id for r in recs], cold, category)
+        logs.event(logger, logging.INFO, "recommended",
+                   products=",".join(r.product.id for r in recs), cold=cold,
+                   category=category or "-")
         return [SlotSet("product_category", category)] if category else []
 
 
@@ -77,15 +72,13 @@ class ActionProductInfo(EmotionAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         rt, ctx = self.rt, turn_context(tracker)
-        product = rt.catalog.by_id.get(ctx.product_id or "")
+        product = rt.catalog.get(ctx.product_id)
         if product is None:
-            self.say(dispatcher, render(domain, "utter_product_unknown")
-                     or {"text": "Which product do you mean? Open one in the shop first."})
+            self.say(dispatcher, render(domain, "utter_product_unknown"))
             return []
         self.say(dispatcher, render(domain, "utter_product_info", title=product.title,
                                     description=product.description,
-                                    tags=", ".join(product.tags), price=f"{product.price:.2f}")
-                 or {"text": f"{product.title}: {product.description}"})
+                                    tags=", ".join(product.tags), price=f"{product.price:.2f}"))
         with contextlib.suppress(RedisUnavailableError):
             await rt.store.mark_seen(ctx.shopper_id, ctx.session_id, [product.id])
         return [SlotSet("product_id", product.id)]

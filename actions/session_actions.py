@@ -10,6 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from emotical_shared import logs
 from emotical_shared import redis_schema as keys
 from emotical_shared.redis_schema import InvalidIdError
 
@@ -58,7 +59,7 @@ class ActionSessionReport(EmotionAction):
             message = render(domain, "utter_session_report_empty", report_url=url)
         else:
             message = render(domain, "utter_session_report", score=f"{score:+d}", report_url=url)
-        self.say(dispatcher, message or {"text": f"Your session report: {url}"})
+        self.say(dispatcher, message)
         return []
 
 
@@ -74,29 +75,26 @@ class ActionDeleteMyData(EmotionAction):
         rt, ctx = self.rt, turn_context(tracker)
         pending = bool(tracker.get_slot("pending_delete"))
         if ctx.intent == "delete_my_data":
-            self.say(dispatcher, render(domain, "utter_confirm_delete")
-                     or {"text": "Delete everything stored about you? (yes/no)"})
+            self.say(dispatcher, render(domain, "utter_confirm_delete"))
             return [SlotSet("pending_delete", True)]
         if not pending or ctx.intent not in ("affirm", "deny"):
             return []  # nothing asked, or not an answer: never delete on a stray "yes"
         if ctx.intent == "deny":
-            self.say(dispatcher, render(domain, "utter_data_kept") or {"text": "OK, kept."})
+            self.say(dispatcher, render(domain, "utter_data_kept"))
             return [SlotSet("pending_delete", False)]
         try:
             removed = await rt.store.delete_shopper(ctx.shopper_id, ctx.session_id)
         except RedisUnavailableError:
-            self.say(dispatcher, render(domain, "utter_delete_failed")
-                     or {"text": "I could not delete your data just now; please try again."})
+            self.say(dispatcher, render(domain, "utter_delete_failed"))
             return [SlotSet("pending_delete", False)]
-        logger.info("session=%s shopper=%s deleted %d keys", ctx.session_id, ctx.shopper_id,
-                    len(removed))
+        logs.event(logger, logging.INFO, "shopper_data_deleted",
+                   shopper=logs.id_tag(ctx.shopper_id), keys=len(removed))
         # Rasa stores this very conversation again once the action returns: delete it after.
         trackers = {keys.session_tracker(ctx.session_id), *(
             k for k in removed if k.startswith(keys.RASA_TRACKER_PREFIX))}
         with contextlib.suppress(InvalidIdError):
-            trackers.add(keys.session_tracker(tracker.sender_id))
+            trackers.add(keys.session_tracker(ctx.sender_id))
         rt.store.delete_later(sorted(trackers), rt.settings.tracker_delete_delay_s, ctx.session_id)
         self.say(dispatcher, render(domain, "utter_data_deleted", count=len(removed),
-                                    what=describe_removed(removed, ctx.shopper_id))
-                 or {"text": f"Deleted {len(removed)} stored items."})
+                                    what=describe_removed(removed, ctx.shopper_id)))
         return [SlotSet("pending_delete", False)]
