@@ -5,31 +5,21 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Optional, TypeVar
+from typing import Mapping, Optional
+
+# SettingsError is the shared class, importable from here as before.
+from emotical_shared import envconfig
+from emotical_shared.envconfig import SettingsError, non_negative, positive, read
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = ROOT / "var" / "models"
+DEFAULT_CATALOG_PATH = ROOT / "data" / "catalog"
 FER_MODEL_FILE = "fer_mini_xception.onnx"
+#: Rasa's port when `EMOTICAL_RASA_URL` is unset: the widget then talks to this host on it.
+DEFAULT_RASA_PORT = 5005
 
-T = TypeVar("T")
-
-
-class SettingsError(ValueError):
-    """An environment variable holds a value the sidecar cannot use; the message names it."""
-
-
-def _read(env: Mapping[str, str], name: str, default: T, parse: Callable[[str], T],
-          check: Optional[Callable[[T], bool]] = None, expect: str = "") -> T:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = parse(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not valid: expected {expect}") from None
-    if check is not None and not check(value):
-        raise SettingsError(f"{name}={raw!r} is not valid: expected {expect}")
-    return value
+def _http_url(v: str) -> bool:
+    return v.startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True)
@@ -59,10 +49,14 @@ class Settings:
     tau_s: float = 0.8
     tau_decay_s: float = 3.0
     rekognition_per_minute: int = 6
-    #: Python's thread switch interval (seconds) in the sidecar: see app.py.
+    #: Python's thread switch interval (seconds) in the sidecar: see runtime.py.
     switch_interval_s: float = 0.001
     aws_region: str = "eu-west-1"
     log_level: str = "INFO"
+    #: Product catalog folder of the shop page (the bot's actions read the same variable).
+    catalog_path: Path = DEFAULT_CATALOG_PATH
+    #: Where the widget finds Rasa; empty: the page's own host on DEFAULT_RASA_PORT.
+    rasa_url: str = ""
 
     @property
     def model_path(self) -> Path:
@@ -75,23 +69,22 @@ class Settings:
         d = cls()
 
         def positive_int(name: str, default: int) -> int:
-            return _read(env, name, default, int, lambda v: v > 0, "a positive integer")
+            return read(env, name, default, int, positive, "a positive integer")
 
         def positive_float(name: str, default: float) -> float:
-            return _read(env, name, default, float, lambda v: v > 0, "a positive number")
+            return read(env, name, default, float, positive, "a positive number")
 
-        backend = _read(env, "EMOTICAL_EXPRESSION_BACKEND", d.backend, str.strip,
-                        lambda v: v in ("local", "rekognition"), "`local` or `rekognition`")
+        backend = read(env, "EMOTICAL_EXPRESSION_BACKEND", d.backend, str.strip,
+                       lambda v: v in ("local", "rekognition"), "`local` or `rekognition`")
         return cls(
-            host=_read(env, "EMOTICAL_SIDECAR_HOST", d.host, str.strip, bool, "a host name"),
-            port=_read(env, "EMOTICAL_SIDECAR_PORT", d.port, int, lambda v: 0 < v < 65536,
-                       "a TCP port 1-65535"),
-            redis_url=_read(env, "REDIS_URL", d.redis_url, str.strip,
-                            lambda v: v.startswith(("redis://", "rediss://", "unix://")),
-                            "a redis://, rediss:// or unix:// URL"),
+            host=read(env, "EMOTICAL_SIDECAR_HOST", d.host, str.strip, bool, "a host name"),
+            port=read(env, "EMOTICAL_SIDECAR_PORT", d.port, int, lambda v: 0 < v < 65536,
+                      "a TCP port 1-65535"),
+            redis_url=read(env, "REDIS_URL", d.redis_url, str.strip, envconfig.redis_url,
+                           "a redis://, rediss:// or unix:// URL"),
             workers=positive_int("EMOTICAL_SIDECAR_WORKERS", d.workers),
             backend=backend,
-            model_dir=_read(env, "EMOTICAL_MODEL_DIR", d.model_dir, Path),
+            model_dir=read(env, "EMOTICAL_MODEL_DIR", d.model_dir, Path),
             max_fps=positive_float("EMOTICAL_MAX_FPS", d.max_fps),
             max_frame_bytes=positive_int("EMOTICAL_MAX_FRAME_BYTES", d.max_frame_bytes),
             max_pixels=positive_int("EMOTICAL_MAX_PIXELS", d.max_pixels),
@@ -101,14 +94,17 @@ class Settings:
             tau_s=positive_float("EMOTICAL_SMOOTHING_TAU_S", d.tau_s),
             tau_decay_s=positive_float("EMOTICAL_DECAY_TAU_S", d.tau_decay_s),
             switch_interval_s=positive_float("EMOTICAL_SWITCH_INTERVAL_S", d.switch_interval_s),
-            rekognition_per_minute=_read(env, "EMOTICAL_REKOGNITION_PER_MINUTE",
-                                         d.rekognition_per_minute, int, lambda v: v >= 0,
-                                         "an integer >= 0"),
-            aws_region=_read(env, "AWS_DEFAULT_REGION", d.aws_region, str.strip, bool,
-                             "an AWS region name"),
-            log_level=_read(env, "EMOTICAL_LOG_LEVEL", d.log_level, str.upper,
-                            lambda v: v in ("DEBUG", "INFO", "WARNING", "ERROR"),
-                            "DEBUG, INFO, WARNING or ERROR"),
+            rekognition_per_minute=read(env, "EMOTICAL_REKOGNITION_PER_MINUTE",
+                                        d.rekognition_per_minute, int, non_negative,
+                                        "an integer >= 0"),
+            aws_region=read(env, "AWS_DEFAULT_REGION", d.aws_region, str.strip, bool,
+                            "an AWS region name"),
+            log_level=read(env, "EMOTICAL_LOG_LEVEL", d.log_level, str.upper,
+                           lambda v: v in ("DEBUG", "INFO", "WARNING", "ERROR"),
+                           "DEBUG, INFO, WARNING or ERROR"),
+            catalog_path=read(env, "EMOTICAL_CATALOG_PATH", d.catalog_path, Path),
+            rasa_url=read(env, "EMOTICAL_RASA_URL", d.rasa_url, lambda v: v.strip().rstrip("/"),
+                          _http_url, "an http:// or https:// URL"),
         )
 
     def check_files(self) -> None:

@@ -1,0 +1,34 @@
+"""The sidecar's settings: read with the shared reader, a bad value names its variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from emotical_shared import envconfig
+from vision_sidecar import settings as sidecar_settings
+from vision_sidecar.settings import ROOT, Settings, SettingsError
+
+
+def test_settings_error_is_the_shared_class():
+    assert SettingsError is envconfig.SettingsError
+    assert sidecar_settings.SettingsError is envconfig.SettingsError
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("EMOTICAL_SIDECAR_PORT", "eighty"), ("REDIS_URL", "localhost:6379"),
+     ("EMOTICAL_MAX_FPS", "0"), ("EMOTICAL_RASA_URL", "127.0.0.1:5005"),
+     ("EMOTICAL_EXPRESSION_BACKEND", "magic")],
+)
+def test_a_bad_value_names_the_variable(name, value):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_the_shop_page_settings_default_like_the_bot():
+    d = Settings.from_env({})
+    assert d.catalog_path == ROOT / "data" / "catalog" and d.rasa_url == "" and d.max_fps == 10.0
+    s = Settings.from_env({"EMOTICAL_CATALOG_PATH": "/tmp/shop", "EMOTICAL_RASA_URL":
+                           "https://rasa.example/", "EMOTICAL_MAX_FPS": "5"})
+    assert str(s.catalog_path) == "/tmp/shop" and s.rasa_url == "https://rasa.example"
+    assert s.max_fps == 5.0
