@@ -103,20 +103,12 @@ class ClassicPipelineMixin:
                         timings={"decode": t1 - t0, "locate": t2 - t1, "crop": t3 - t2})
 
 
-async def run_pipeline(workers: int, variant: str, seconds: float, redis_url: str) -> Dict:
-    from concurrent.futures import ThreadPoolExecutor
-
-    import cv2
-
-    import native
+async def run_pipeline(settings, variant: str, seconds: float) -> Dict:  # type: ignore[no-untyped-def]
+    """The server's pipeline (`open_pipeline`) under 40 sessions, its model call timed."""
     from vision_sidecar.expression.local import LocalOnnxBackend
     from vision_sidecar.pipeline import Pipeline
-    from vision_sidecar.sessions import SessionRegistry
-    from vision_sidecar.settings import Settings
-    from vision_sidecar.store import EmotionStore, connect
+    from vision_sidecar.resources import open_pipeline
 
-    cv2.setNumThreads(1)
-    settings = Settings.from_env()
     backend = LocalOnnxBackend(settings.model_path)
     model_time = [0.0]
     inner = backend.classify
@@ -129,15 +121,19 @@ async def run_pipeline(workers: int, variant: str, seconds: float, redis_url: st
             model_time[0] += time.thread_time() - t
 
     backend.classify = timed_classify  # type: ignore[method-assign]
-    client = connect(redis_url)
-    await client.flushall()
-    store = EmotionStore(client)
-    registry = SessionRegistry(settings.max_fps, settings.tau_s, settings.tau_decay_s)
-    pool = ThreadPoolExecutor(max_workers=workers)
     cls = Pipeline
     if variant == "classic":
         cls = type("ClassicPipeline", (ClassicPipelineMixin, Pipeline), {})
-    pipeline = cls(settings, backend, store, registry, pool)
+    async with open_pipeline(settings, backend, cls) as pipeline:
+        return await _measure_pipeline(pipeline, variant, seconds, model_time)
+
+
+async def _measure_pipeline(pipeline, variant: str, seconds: float,  # type: ignore[no-untyped-def]
+                            model_time: List[float]) -> Dict:
+    import native
+
+    client, registry, workers = pipeline.store.client, pipeline.registry, pipeline.settings.workers
+    await client.flushall()
     stage = {"decode": 0.0, "locate": 0.0, "crop": 0.0}
     analyse = pipeline.analyse
 
@@ -181,9 +177,6 @@ async def run_pipeline(workers: int, variant: str, seconds: float, redis_url: st
     sessions = SESSIONS if variant != "classic" else 2 * workers
     await asyncio.gather(measure_cpu(), *(shopper(i) for i in range(sessions)))
     written = await client.xlen("emotical:session:bench-0:history")
-    await client.aclose()
-    pool.shutdown()
-    pipeline.close()
     frames_n = max(1, len(latencies))
     stages = {**stage, "model": model_time[0]}
     stage_ms = {k: v * 1e3 / frames_n for k, v in stages.items()}
@@ -335,7 +328,15 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
 
 def one(args: argparse.Namespace) -> Dict:
     if args.part == "pipeline":
-        return asyncio.run(run_pipeline(args.workers, args.variant, args.seconds, args.redis_url))
+        import dataclasses
+
+        from vision_sidecar.runtime import configure_process
+        from vision_sidecar.settings import Settings
+
+        settings = dataclasses.replace(Settings.from_env(), workers=args.workers,
+                                       redis_url=args.redis_url, log_level="WARNING")
+        configure_process(settings)  # as `python -m vision_sidecar` does
+        return asyncio.run(run_pipeline(settings, args.variant, args.seconds))
     return asyncio.run(run_websocket(args.seconds, args.redis_url, args.workers,
                                      args.redis_pid, args.away))
 

@@ -1,5 +1,13 @@
 """eMotical vision sidecar: webcam frames in, smoothed shopper emotion out to Redis.
 
-`python -m vision_sidecar` serves the HTTP/WebSocket API (see `routes.py`); the pipeline that
-turns a frame into an emotion state is in `pipeline.py`.
+`python -m vision_sidecar` (`__main__.py`: settings, process set-up, serve) runs the application
+that `app.py` builds. Leaf modules first:
+
+- `settings.py`: the one settings object; `runtime.py`: process-wide set-up, entry points only
+- `keys.py`: typed app keys; `errors.py`: the error types and their JSON shape
+- `access.py`: which session a request is about (every session route resolves it there)
+- `resources.py`: the pipeline and what it runs on (Redis client, store, pool, backend)
+- `pipeline.py` (`decode.py`, `faces.py`, `expression/`, `sessions.py`, `store.py`): a frame's way
+- `handlers.py`, `ws.py`, `report.py` (`catalog.py`): the routes, all in the table of `routes.py`
+- `middleware.py`: errors and CORS; `stream.py`: developer mode (a camera or a video file)
 """

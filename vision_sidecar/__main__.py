@@ -6,7 +6,8 @@ import sys
 
 from aiohttp import web
 
-from vision_sidecar.logs import configure
+from vision_sidecar.app import make_app
+from vision_sidecar.runtime import configure_process
 from vision_sidecar.settings import Settings, SettingsError
 
 
@@ -17,9 +18,7 @@ def main() -> int:
     except SettingsError as exc:
         print(f"vision sidecar: {exc}", file=sys.stderr)
         return 2
-    configure(settings.log_level)
-    from vision_sidecar.app import make_app
-
+    configure_process(settings)
     web.run_app(make_app(settings), host=settings.host, port=settings.port,
                 print=lambda *_: None, access_log=None)
     return 0

@@ -1,8 +1,16 @@
-"""The sidecar's errors that cross the HTTP boundary, and their one JSON shape."""
+"""The sidecar's errors that cross the HTTP boundary, and their one JSON shape.
+
+Every error answer of every route (API, WebSocket before the upgrade, shop page, report) is
+`{"error": {"code": <short code>, "message": <for a person>}}` with the class's HTTP status.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Dict
+
+from aiohttp import web
+
+from emotical_shared.errors import error_body
 
 
 class SidecarError(Exception):
@@ -17,7 +25,7 @@ class SidecarError(Exception):
 
     def to_json(self) -> Dict[str, Any]:
         """The project's error shape: {"error": {"code", "message"}}."""
-        return {"error": {"code": self.code, "message": self.message}}
+        return error_body(self.code, self.message)
 
 
 class BadFrameError(SidecarError):
@@ -52,8 +60,18 @@ class NotFoundError(SidecarError):
     code = "not_found"
 
 
+class UnknownProductError(NotFoundError):
+    code = "unknown_product"
+
+
 class StoreUnavailableError(SidecarError):
     """Redis did not answer (after a bounded retry)."""
 
     status = 503
     code = "store_unavailable"
+
+
+def error_response(exc: SidecarError) -> web.Response:
+    """`exc` as the JSON error answer (429s say when to try again)."""
+    headers = {"Retry-After": "1"} if exc.status == 429 else None
+    return web.json_response(exc.to_json(), status=exc.status, headers=headers)

@@ -6,29 +6,14 @@ import logging
 
 from aiohttp import web
 
-from emotical_shared.redis_schema import validate_id
+from emotical_shared.logs import event
 from native import IMPLEMENTATION
-from vision_sidecar.app import BACKEND, PIPELINE, REGISTRY, SETTINGS, STORE
+from vision_sidecar.access import session_route
 from vision_sidecar.decode import check_content_type
-from vision_sidecar.errors import (
-    BadFrameError,
-    FrameTooLargeError,
-    InvalidSessionError,
-    NotFoundError,
-    RateLimitedError,
-)
-from vision_sidecar.logs import event
+from vision_sidecar.errors import BadFrameError, FrameTooLargeError, NotFoundError, RateLimitedError
+from vision_sidecar.keys import BACKEND, PIPELINE, REGISTRY, SETTINGS, STORE
 
-log = logging.getLogger("emotical.sidecar.http")
-
-
-def session_id(request: web.Request) -> str:
-    """The validated `{sid}` of the path."""
-    sid = request.match_info.get("sid", "")
-    try:
-        return validate_id(sid)
-    except ValueError as exc:
-        raise InvalidSessionError(str(exc)) from None
+log = logging.getLogger(__name__)
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -57,9 +42,9 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if redis_ok else 503)
 
 
-async def post_frame(request: web.Request) -> web.Response:
+@session_route
+async def post_frame(request: web.Request, sid: str) -> web.Response:
     """Process one uploaded JPEG/PNG frame of a session (429 over the session's frame rate)."""
-    sid = session_id(request)
     settings = request.app[SETTINGS]
     check_content_type(request.headers.get("Content-Type"))
     data = await read_body(request, settings.max_frame_bytes)
@@ -73,18 +58,18 @@ async def post_frame(request: web.Request) -> web.Response:
     return web.json_response(result.to_json(session.frames))
 
 
-async def get_emotion(request: web.Request) -> web.Response:
+@session_route
+async def get_emotion(request: web.Request, sid: str) -> web.Response:
     """The latest stored state of a session (404 when none)."""
-    sid = session_id(request)
     state = await request.app[STORE].latest(sid)
     if state is None:
         raise NotFoundError(f"no emotion stored for session {sid}")
     return web.json_response({"session": sid, **state})
 
 
-async def get_history(request: web.Request) -> web.Response:
+@session_route
+async def get_history(request: web.Request, sid: str) -> web.Response:
     """History entries after `since` (stream id or unix seconds), at most `count` (≤ 10000)."""
-    sid = session_id(request)
     since = request.query.get("since")
     raw_count = request.query.get("count", "1000")
     if not raw_count.isdigit() or int(raw_count) < 1:
@@ -97,12 +82,12 @@ async def get_history(request: web.Request) -> web.Response:
                               "next": entries[-1]["id"] if entries else since})
 
 
-async def delete_session(request: web.Request) -> web.Response:
+@session_route
+async def delete_session(request: web.Request, sid: str) -> web.Response:
     """Delete every Redis key of the session and forget it in memory; lists what was removed."""
-    sid = session_id(request)
     removed = await request.app[STORE].delete(sid)
     request.app[REGISTRY].drop(sid)
-    event(log, logging.INFO, "session_deleted", session=sid, keys=len(removed))
+    event(log, logging.INFO, "session_deleted", keys=len(removed))
     return web.json_response({"session": sid, "removed": removed})
 
 

@@ -1,29 +1,15 @@
-"""Every HTTP route of the sidecar, in one table, plus the static shop page and the report hook.
-
-The shop page's own routes (product list, session report) live in `vision_sidecar/report.py`,
-owned by the widget; when that module exists its `add_routes(app)` is called here.
-"""
+"""Every route of the sidecar in one table: the frame API, the WebSocket, the shop page and its
+report (`report.py`), the static files."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from aiohttp import web
 
-from vision_sidecar import handlers, ws
+from vision_sidecar import handlers, report, ws
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-
-ROUTES = [
-    web.get("/healthz", handlers.healthz),
-    web.get("/ws/frames", ws.ws_frames),
-    web.post("/api/sessions/{sid}/frames", handlers.post_frame),
-    web.get("/api/sessions/{sid}/emotion", handlers.get_emotion),
-    web.get("/api/sessions/{sid}/history", handlers.get_history),
-    web.delete("/api/sessions/{sid}", handlers.delete_session),
-    web.options("/api/{tail:.*}", handlers.preflight),
-]
 
 
 async def index(request: web.Request) -> web.FileResponse:
@@ -31,14 +17,24 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html")
 
 
-def setup_routes(app: web.Application) -> None:
-    """Register the API table, the static page and folder, and the widget's report routes."""
-    app.router.add_routes(ROUTES)
-    if (STATIC_DIR / "index.html").is_file():
-        app.router.add_get("/", index)
-    if STATIC_DIR.is_dir():
-        app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
-    if importlib.util.find_spec("vision_sidecar.report") is not None:
-        from vision_sidecar import report
+ROUTES = [
+    web.get("/healthz", handlers.healthz),
+    web.get("/ws/frames", ws.ws_frames),
+    web.post("/api/sessions/{sid}/frames", handlers.post_frame),
+    web.get("/api/sessions/{sid}/emotion", handlers.get_emotion),
+    web.get("/api/sessions/{sid}/history", handlers.get_history),
+    web.get("/api/sessions/{sid}/report", report.get_report),
+    web.delete("/api/sessions/{sid}", handlers.delete_session),
+    web.get("/api/config", report.get_config),
+    web.get("/api/products", report.get_products),
+    web.get("/api/products/{pid}/image.svg", report.get_product_image),
+    web.options("/api/{tail:.*}", handlers.preflight),
+    web.get("/report/{sid}", report.get_report_page),
+    web.get("/", index),
+    web.static("/static/", STATIC_DIR, follow_symlinks=False),
+]
 
-        report.add_routes(app)
+
+def setup_routes(app: web.Application) -> None:
+    """Register the table on `app`."""
+    app.router.add_routes(ROUTES)

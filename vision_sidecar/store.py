@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 import redis.asyncio as aioredis
@@ -25,11 +26,11 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from emotical_shared import redis_schema as schema
+from emotical_shared.logs import Throttled, event, id_tag
 from vision_sidecar.errors import StoreUnavailableError
-from vision_sidecar.logs import Throttled, event
 from vision_sidecar.redis_packing import with_hiredis_packing
 
-log = logging.getLogger("emotical.sidecar.store")
+log = logging.getLogger(__name__)
 RETRY_PAUSE_S = 0.2
 #: A session's TTLs are set again at most this often (seconds) while frames keep coming.
 TTL_REFRESH_S = 60.0
@@ -78,6 +79,22 @@ def parse_state(fields: Mapping[str, str]) -> Dict[str, Any]:
             except ValueError:
                 out[key] = value
     return out
+
+
+Entry = Tuple[str, Dict[str, str]]
+
+
+@dataclass
+class SessionRecords:
+    """Everything stored under a session's keys, as Redis returned it (strings)."""
+
+    emotion: Dict[str, str]
+    history: List[Entry]
+    chat: List[Entry]
+    meta: Dict[str, str]
+    tracker: Optional[str]
+    #: The session's keys that exist, with their Redis types.
+    key_types: List[Tuple[str, str]]
 
 
 class EmotionStore:
@@ -145,7 +162,7 @@ class EmotionStore:
                     continue
                 self.failed_writes += len(batch)
                 self._warn(log, "redis_write_failed", frames=len(batch),
-                           sessions=",".join(sorted({s for s, _, _ in batch}))[:200],
+                           sessions=",".join(sorted({id_tag(s) for s, _, _ in batch}))[:200],
                            error=type(exc).__name__)
             except RedisError as exc:
                 self.failed_writes += len(batch)
@@ -195,6 +212,26 @@ class EmotionStore:
         except (RedisError, OSError) as exc:
             raise StoreUnavailableError(f"Redis did not answer: {type(exc).__name__}") from exc
         return [{"id": entry_id, **parse_state(fields)} for entry_id, fields in entries]
+
+    async def records(self, sid: str) -> SessionRecords:
+        """Every record of the session's keys, read in one transaction (for its report)."""
+        keys = schema.session_keys(sid)
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.hgetall(schema.session_emotion(sid))
+            pipe.xrange(schema.session_history(sid))
+            pipe.xrange(schema.session_chat(sid))
+            pipe.hgetall(schema.session_meta(sid))
+            pipe.get(schema.session_tracker(sid))
+            for key in keys:
+                pipe.type(key)
+            emotion, history, chat, meta, tracker, *types = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailableError(f"Redis did not answer: {type(exc).__name__}") from exc
+        return SessionRecords(emotion=emotion, history=list(history), chat=list(chat), meta=meta,
+                              tracker=tracker,
+                              key_types=[(k, t) for k, t in zip(keys, types, strict=True)
+                                         if t != "none"])
 
     async def delete(self, sid: str) -> List[str]:
         """Delete every key of the session; returns the keys that existed."""

@@ -17,17 +17,18 @@ import asyncio
 import logging
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import cv2
 
+from emotical_shared.logs import event, session_scope
 from emotical_shared.redis_schema import InvalidIdError, validate_id
 from vision_sidecar.errors import SidecarError
-from vision_sidecar.logs import configure, event
+from vision_sidecar.resources import open_pipeline
+from vision_sidecar.runtime import configure_process
 from vision_sidecar.settings import Settings, SettingsError
 
-log = logging.getLogger("emotical.sidecar.stream")
+log = logging.getLogger(__name__)
 
 
 def open_source(source: str) -> cv2.VideoCapture:
@@ -41,55 +42,50 @@ def open_source(source: str) -> cv2.VideoCapture:
 async def run(source: str, sid: str, settings: Settings, max_frames: Optional[int] = None,
               show_progress: bool = True) -> int:
     """Stream frames of `source` into session `sid`; returns how many frames were stored."""
+    with session_scope(sid):
+        return await _stream(source, sid, settings, max_frames, show_progress)
+
+
+async def _stream(source: str, sid: str, settings: Settings, max_frames: Optional[int],
+                  show_progress: bool) -> int:
     from tqdm import tqdm
 
-    from vision_sidecar.expression import make_backend
-    from vision_sidecar.pipeline import Pipeline
-    from vision_sidecar.sessions import SessionRegistry
-    from vision_sidecar.store import EmotionStore, connect
-
-    cv2.setNumThreads(1)
     capture = open_source(source)
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if not source.isdigit() else 0
-    client = connect(settings.redis_url)
-    pool = ThreadPoolExecutor(max_workers=settings.workers)
-    registry = SessionRegistry(settings.max_fps, settings.tau_s, settings.tau_decay_s)
-    pipeline = Pipeline(settings, make_backend(settings), EmotionStore(client), registry, pool)
-    session = registry.get(sid)
     period = 1.0 / settings.max_fps
     source_fps = capture.get(cv2.CAP_PROP_FPS) or settings.max_fps
     skip = max(1, round(source_fps / settings.max_fps)) if total else 1
     stored = 0
     bar = tqdm(total=(total // skip) or None, unit="frame", disable=not show_progress)
     try:
-        index = 0
-        next_at = time.monotonic()
-        while max_frames is None or bar.n < max_frames:
-            ok, frame = await asyncio.get_running_loop().run_in_executor(pool, capture.read)
-            if not ok:
-                break
-            index += 1
-            if (index - 1) % skip:
-                continue
-            ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
-            try:
-                result = await pipeline.process(session, buf.tobytes())
-            except SidecarError as exc:
-                event(log, logging.WARNING, "frame_refused", session=sid, error=exc.message)
-                continue
-            stored += result.stored
-            bar.update(1)
-            bar.set_postfix(dominant=result.dominant, face=int(result.face_present),
-                            score=f"{result.score:.0f}", refresh=False)
-            next_at += period
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        async with open_pipeline(settings) as pipeline:
+            session = pipeline.registry.get(sid)
+            loop = asyncio.get_running_loop()
+            index = 0
+            next_at = time.monotonic()
+            while max_frames is None or bar.n < max_frames:
+                ok, frame = await loop.run_in_executor(pipeline.pool, capture.read)
+                if not ok:
+                    break
+                index += 1
+                if (index - 1) % skip:
+                    continue
+                ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+                try:
+                    result = await pipeline.process(session, buf.tobytes())
+                except SidecarError as exc:
+                    event(log, logging.WARNING, "frame_refused", error=exc.code)
+                    continue
+                stored += result.stored
+                bar.update(1)
+                bar.set_postfix(dominant=result.dominant, face=int(result.face_present),
+                                score=f"{result.score:.0f}", refresh=False)
+                next_at += period
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
     finally:
         bar.close()
         capture.release()
-        pool.shutdown()
-        pipeline.close()
-        await client.aclose()
-    event(log, logging.INFO, "stream_done", session=sid, frames=bar.n, stored=stored)
+    event(log, logging.INFO, "stream_done", frames=bar.n, stored=stored)
     return stored
 
 
@@ -106,7 +102,7 @@ def main(argv: Optional[list] = None) -> int:
     except (SettingsError, InvalidIdError) as exc:
         print(f"stream: {exc}", file=sys.stderr)
         return 2
-    configure(settings.log_level)
+    configure_process(settings)
     try:
         stored = asyncio.run(run(args.source, sid, settings, args.max_frames))
     except ValueError as exc:

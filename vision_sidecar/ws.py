@@ -15,12 +15,12 @@ from typing import Optional, Tuple
 
 from aiohttp import WSMsgType, web
 
-from vision_sidecar.app import PIPELINE, REGISTRY, SETTINGS
-from vision_sidecar.errors import SidecarError
-from vision_sidecar.handlers import session_id
-from vision_sidecar.logs import event
+from emotical_shared.logs import event
+from vision_sidecar.access import session_route
+from vision_sidecar.errors import BadFrameError, SidecarError
+from vision_sidecar.keys import PIPELINE, REGISTRY, SETTINGS
 
-log = logging.getLogger("emotical.sidecar.ws")
+log = logging.getLogger(__name__)
 
 Frame = Tuple[int, bytes, float]
 
@@ -33,11 +33,17 @@ class LatestSlot:
         self._ready = asyncio.Event()
 
     def put(self, item: Frame) -> Optional[Frame]:
+        """Leave `item` for the consumer; returns the frame it replaced, if one was waiting."""
         old, self._item = self._item, item
         self._ready.set()
         return old
 
+    def waiting(self) -> bool:
+        """True when a frame is waiting (it would win over one taken earlier)."""
+        return self._item is not None
+
     async def get(self) -> Frame:
+        """Take the waiting frame, waiting for one if there is none."""
         while self._item is None:
             self._ready.clear()
             await self._ready.wait()
@@ -65,7 +71,7 @@ async def _consume(ws: web.WebSocketResponse, request: web.Request, sid: str,
         delay = session.limiter.wait_time()
         if delay > 0:
             await asyncio.sleep(delay)
-            if slot._item is not None:  # a newer frame came while we waited: it wins
+            if slot.waiting():  # a newer frame came while we waited: it wins
                 await _send(ws, {"seq": seq, "dropped": True})
                 continue
         session.limiter.try_acquire()
@@ -78,14 +84,17 @@ async def _consume(ws: web.WebSocketResponse, request: web.Request, sid: str,
             return
 
 
-async def ws_frames(request: web.Request) -> web.StreamResponse:
-    """Receive a session's frames over one WebSocket and answer each one."""
-    sid = session_id_from_query(request)
+@session_route
+async def ws_frames(request: web.Request, sid: str) -> web.StreamResponse:
+    """Receive a session's frames over one WebSocket and answer each one.
+
+    The session comes from `?session=` and is checked before the upgrade (400 otherwise).
+    """
     settings = request.app[SETTINGS]
     ws = web.WebSocketResponse(max_msg_size=settings.max_frame_bytes, heartbeat=30.0,
                                compress=False)
     await ws.prepare(request)
-    event(log, logging.INFO, "ws_open", session=sid)
+    event(log, logging.INFO, "ws_open")
     slot = LatestSlot()
     consumer = asyncio.get_running_loop().create_task(_consume(ws, request, sid, slot))
     seq = 0
@@ -97,20 +106,15 @@ async def ws_frames(request: web.Request) -> web.StreamResponse:
                 if replaced is not None:
                     await _send(ws, {"seq": replaced[0], "dropped": True})
             elif msg.type == WSMsgType.TEXT:
-                await _send(ws, {"error": {"code": "bad_frame", "message":
-                                           "send frames as binary JPEG or PNG messages"}})
+                await _send(ws, BadFrameError(
+                    "send frames as binary JPEG or PNG messages").to_json())
             elif msg.type == WSMsgType.ERROR:
-                event(log, logging.WARNING, "ws_error", session=sid, error=str(ws.exception()))
+                event(log, logging.WARNING, "ws_error", error=str(ws.exception()))
                 break
     finally:
         consumer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await consumer
-        event(log, logging.INFO, "ws_closed", session=sid, frames=seq)
+        event(log, logging.INFO, "ws_closed", frames=seq)
     return ws
 
-
-def session_id_from_query(request: web.Request) -> str:
-    """The validated `?session=` of a WebSocket request (400 before the upgrade otherwise)."""
-    request.match_info["sid"] = request.query.get("session", "")
-    return session_id(request)

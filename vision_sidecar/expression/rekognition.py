@@ -16,10 +16,10 @@ from typing import Callable, Deque, Dict, Optional, Sequence
 import numpy as np
 
 from emotical_shared.labels import LABELS, REKOGNITION_TO_LABEL, to_label_probs
+from emotical_shared.logs import event
 from vision_sidecar.expression.base import ExpressionBackend, FaceJob
-from vision_sidecar.logs import event
 
-log = logging.getLogger("emotical.sidecar.rekognition")
+log = logging.getLogger(__name__)
 
 THROTTLING_CODES = frozenset({
     "ThrottlingException", "ProvisionedThroughputExceededException", "LimitExceededException",

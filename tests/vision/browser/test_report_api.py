@@ -1,38 +1,30 @@
-"""The report and shop API routes (vision_sidecar/report.py) against a real Redis, no browser."""
+"""The report and shop API routes (vision_sidecar/report.py) of the sidecar application served
+in process, against a real Redis, no browser."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
-import redis.asyncio as aioredis
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from emotical_shared import redis_schema
 from emotical_shared.labels import LABELS
-from vision_sidecar import report
+from stack.redis_server import free_port
+from tests.vision.sidecar.helpers import FixedBackend, call, in_process
+from vision_sidecar import catalog, samples
+from vision_sidecar.settings import Settings
 
 
-def _call(redis_url: str, method: str, path: str) -> Tuple[int, Dict[str, str], Any]:
-    """Serve add_routes() on a real aiohttp server and make one request."""
+def _call(redis_url: str, method: str, path: str,
+          settings: Optional[Settings] = None) -> Tuple[int, Dict[str, str], Any]:
+    """One request to `make_app` (settings default: this Redis) served in this process."""
 
-    async def run() -> Tuple[int, Dict[str, str], Any]:
-        client_redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
-        app = web.Application()
-        report.add_routes(app, redis_client=client_redis)
-        async with TestClient(TestServer(app)) as client:
-            resp = await client.request(method, path)
-            body = await resp.read()
-            ctype = resp.headers.get("Content-Type", "")
-            data = json.loads(body) if "json" in ctype else body.decode()
-            status, headers = resp.status, dict(resp.headers)
-        await client_redis.aclose()
-        return status, headers, data
+    async def talk(client: TestClient) -> Tuple[int, Dict[str, str], Any]:
+        return await call(client, method, path)
 
-    return asyncio.run(run())
+    return in_process(settings or Settings(redis_url=redis_url, workers=1), FixedBackend(), talk)
 
 
 def _frame(label: str, valence: float, ts: float, face: bool = True) -> Dict[str, str]:
@@ -121,16 +113,51 @@ def test_catalog_reader_skips_broken_files_and_accepts_both_layouts(tmp_path: Pa
     (tmp_path / "a.yml").write_text("products:\n- {id: a-1, title: Alpha, price: '12.5'}\n")
     (tmp_path / "b.json").write_text(json.dumps([{"id": "b-1", "name": "Beta"}]))
     (tmp_path / "broken.yml").write_text("products: [unclosed\n")
-    products = report.load_products(tmp_path)
+    products = catalog.load_products(tmp_path)
     assert [(p["id"], p["name"], p["price"]) for p in products] == [("a-1", "Alpha", 12.5),
                                                                      ("b-1", "Beta", None)]
-    assert report.load_products(tmp_path / "missing")[0]["id"] == report.FALLBACK_PRODUCTS[0]["id"]
+    assert catalog.load_products(tmp_path / "missing")[0]["id"] == catalog.FALLBACK_PRODUCTS[0]["id"]
 
 
-def test_config_points_the_widget_at_rasa(redis_url, monkeypatch):
-    monkeypatch.setenv("EMOTICAL_RASA_URL", "http://127.0.0.1:5999/")
-    status, _, body = _call(redis_url, "GET", "/api/config")
+def test_config_points_the_widget_at_rasa(redis_url):
+    settings = Settings.from_env({"REDIS_URL": redis_url, "EMOTICAL_RASA_URL": "http://127.0.0.1:5999/",
+                                  "EMOTICAL_MAX_FPS": "7"})
+    status, _, body = _call(redis_url, "GET", "/api/config", settings)
     assert status == 200 and body["rasa_url"] == "http://127.0.0.1:5999"
+    assert body["max_fps"] == 7.0  # the widget paces its camera by the sidecar's real limit
+
+
+def test_products_come_from_emotical_catalog_path(redis_url, tmp_path: Path):
+    (tmp_path / "shop.yml").write_text("products:\n- {id: only-1, name: Only One}\n")
+    settings = Settings.from_env({"REDIS_URL": redis_url, "EMOTICAL_CATALOG_PATH": str(tmp_path)})
+    status, _, body = _call(redis_url, "GET", "/api/products", settings)
+    assert status == 200 and [p["id"] for p in body["products"]] == ["only-1"]
+
+
+def test_report_with_redis_down_is_a_503_store_unavailable(redis_url):
+    down = Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", workers=1)
+    status, _, body = _call(redis_url, "GET", "/api/sessions/s-down/report", down)
+    assert status == 503 and body["error"]["code"] == "store_unavailable", body
+    assert body["error"]["message"]
+
+
+def test_report_scores_what_the_sidecar_stores(redis_url):
+    """Frames through the real pipeline, then the report: every frame with a face counts."""
+    webcam_jpeg = samples.jpeg(samples.webcam_frame())
+    settings = Settings(redis_url=redis_url, workers=1, max_fps=1000.0)
+
+    async def talk(client: TestClient) -> Any:
+        for _ in range(3):
+            status, _, body = await call(client, "POST", "/api/sessions/s-real/frames",
+                                         webcam_jpeg, {"Content-Type": "image/jpeg"})
+            assert status == 200 and body["stored"], body
+        return await call(client, "GET", "/api/sessions/s-real/report")
+
+    status, _, body = in_process(settings, FixedBackend("happy"), talk)
+    assert status == 200
+    assert body["score"]["face_frames"] == 3 and body["score"]["face"] > 0, body["score"]
+    assert all(row["face_present"] and row["dominant"] == "happy" for row in body["history"])
+    assert body["history"][-1]["probs"]["happy"] > 0.5
 
 
 def test_report_page_is_served_for_a_valid_session(redis_url):

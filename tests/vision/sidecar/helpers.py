@@ -1,7 +1,8 @@
-"""Helpers of the sidecar tests: run a real sidecar process and talk HTTP to it."""
+"""Helpers of the sidecar tests: a real sidecar process, or the application served in process."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -11,9 +12,14 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple, TypeVar
+
+import numpy as np
+from aiohttp.test_utils import TestClient, TestServer
 
 from stack.redis_server import free_port
+from vision_sidecar.app import make_app
+from vision_sidecar.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -77,3 +83,42 @@ def start_sidecar(redis_url: str, log_path: Path, **env: str) -> Sidecar:
         time.sleep(0.1)
     sidecar.stop()
     raise RuntimeError(f"sidecar did not become healthy in 60 s:\n{sidecar.log()}")
+
+
+class FixedBackend:
+    """An expression backend that reads every face as `label` (for tests that need no model)."""
+
+    name = "fixed"
+
+    def __init__(self, label: str = "happy") -> None:
+        from emotical_shared.labels import LABEL_INDEX, LABELS
+
+        self.row = np.zeros(len(LABELS))
+        self.row[LABEL_INDEX[label]] = 1.0
+
+    def classify(self, jobs: Sequence[Any]) -> np.ndarray:
+        return np.tile(self.row, (len(jobs), 1))
+
+
+T = TypeVar("T")
+
+
+def in_process(settings: Settings, backend: Any,
+               talk: Callable[[TestClient], Awaitable[T]]) -> T:
+    """Run `talk(client)` against `make_app(settings, backend=backend)` served in this process."""
+
+    async def run() -> T:
+        async with TestClient(TestServer(make_app(settings, backend=backend))) as client:
+            return await talk(client)
+
+    return asyncio.run(run())
+
+
+async def call(client: TestClient, method: str, path: str, data: Optional[bytes] = None,
+               headers: Optional[Dict[str, str]] = None) -> Tuple[int, Dict[str, str], Any]:
+    """(status, headers, body: JSON when the answer is JSON, else text) of one request."""
+    async with client.request(method, path, data=data, headers=headers) as resp:
+        body = await resp.read()
+        ctype = resp.headers.get("Content-Type", "")
+        return resp.status, dict(resp.headers), (json.loads(body) if "json" in ctype
+                                                 else body.decode(errors="replace"))

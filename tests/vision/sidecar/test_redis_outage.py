@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from emotical_shared import redis_schema as schema
+from emotical_shared.logs import id_tag
 from tests.vision.sidecar.helpers import start_sidecar
 
 
@@ -24,7 +25,8 @@ def test_frames_land_again_after_redis_comes_back(own_redis, model_path, tmp_pat
         assert sidecar.request("GET", "/healthz")[0] == 503
         assert sidecar.request("GET", "/api/sessions/outage-1/emotion")[2]["error"]["code"] \
             == "store_unavailable"
-        assert "redis_write_failed" in sidecar.log() and "outage-1" in sidecar.log()
+        assert "redis_write_failed" in sidecar.log() and id_tag("outage-1") in sidecar.log()
+        assert "outage-1" not in sidecar.log(), "logs name sessions by tag, never by id"
 
         own_redis.start()  # same port, same data folder
         time.sleep(0.15)

@@ -1,0 +1,117 @@
+"""The product catalog of the shop page: `EMOTICAL_CATALOG_PATH` (the bot's actions read the same
+folder), each product in the fields the page shows, and a generated picture for products
+without one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from html import escape
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Tuple
+
+import yaml
+
+log = logging.getLogger(__name__)
+
+#: Shown when data/catalog/ holds no products yet, so the page is never empty.
+FALLBACK_PRODUCTS: Tuple[Dict[str, Any], ...] = (
+    {"id": "trail-runner", "name": "Trail Runner", "category": "shoes", "price": 89.0,
+     "description": "Light trail running shoe with a grippy sole.", "tags": ["sport", "outdoor"]},
+    {"id": "city-backpack", "name": "City Backpack", "category": "bags", "price": 59.0,
+     "description": "Water-resistant 20 l backpack with a laptop sleeve.", "tags": ["urban"]},
+    {"id": "wool-beanie", "name": "Wool Beanie", "category": "accessories", "price": 19.0,
+     "description": "Soft merino beanie for cold mornings.", "tags": ["winter", "casual"]},
+)
+
+
+def _product_rows(doc: Any) -> List[Mapping[str, Any]]:
+    """Products in one parsed catalog file: a list, or a mapping with a `products` list."""
+    if isinstance(doc, Mapping):
+        doc = doc.get("products", [])
+    if not isinstance(doc, list):
+        return []
+    return [row for row in doc if isinstance(row, Mapping) and row.get("id")]
+
+
+def normalise_product(row: Mapping[str, Any]) -> Dict[str, Any]:
+    """The fields the page shows, whatever spelling the catalog uses."""
+    pid = str(row["id"])
+    image = row.get("image") or row.get("image_url") or row.get("picture")
+    video = row.get("video") or row.get("video_url")
+    price = row.get("price")
+    try:
+        price = float(price) if price is not None else None
+    except (TypeError, ValueError):
+        price = None
+    tags = row.get("tags") or []
+    if isinstance(tags, Mapping):
+        tags = list(tags)
+    return {
+        "id": pid,
+        "name": str(row.get("name") or row.get("title") or pid),
+        "category": str(row.get("category") or ""),
+        "price": price,
+        "currency": str(row.get("currency") or "EUR"),
+        "description": str(row.get("description") or ""),
+        "tags": [str(t) for t in tags],
+        "image": str(image) if image else f"/api/products/{pid}/image.svg",
+        "video": str(video) if video else None,
+    }
+
+
+_catalog_cache: Dict[Tuple[Any, ...], List[Dict[str, Any]]] = {}
+
+
+def load_products(catalog_dir: Path) -> List[Dict[str, Any]]:
+    """Every product in `catalog_dir` (*.yml, *.yaml, *.json), de-duplicated by id.
+
+    Unreadable files are logged and skipped; an empty catalog yields FALLBACK_PRODUCTS. The
+    result is cached until a file's name, size or modification time changes.
+    """
+    files = sorted(p for p in catalog_dir.glob("*") if p.suffix in {".yml", ".yaml", ".json"}) \
+        if catalog_dir.is_dir() else []
+    stamp = (str(catalog_dir), *((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+    if stamp not in _catalog_cache:
+        _catalog_cache.clear()
+        _catalog_cache[stamp] = _read_catalog(files)
+    return _catalog_cache[stamp]
+
+
+def _read_catalog(files: List[Path]) -> List[Dict[str, Any]]:
+    products: Dict[str, Dict[str, Any]] = {}
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+            doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            log.warning("catalog file %s skipped: %s", path, exc)
+            continue
+        for row in _product_rows(doc):
+            products.setdefault(str(row["id"]), normalise_product(row))
+    if not products:
+        return [normalise_product(p) for p in FALLBACK_PRODUCTS]
+    return list(products.values())
+
+
+def product_svg(product: Mapping[str, Any]) -> str:
+    """A simple picture for a product: its name on a colour derived from its id."""
+    digest = hashlib.sha256(str(product["id"]).encode()).digest()
+    hue_a, hue_b = digest[0] * 360 // 256, digest[1] * 360 // 256
+    name = escape(str(product.get("name", product["id"])))
+    category = escape(str(product.get("category", "")))
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 320 200" role="img" '
+        f'aria-label="{name}">'
+        '<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">'
+        f'<stop offset="0" stop-color="hsl({hue_a},65%,55%)"/>'
+        f'<stop offset="1" stop-color="hsl({hue_b},65%,35%)"/></linearGradient></defs>'
+        '<rect width="320" height="200" fill="url(#g)"/>'
+        f'<circle cx="260" cy="50" r="70" fill="hsla({hue_b},80%,85%,0.25)"/>'
+        '<text x="20" y="150" font-family="sans-serif" font-size="26" font-weight="bold" '
+        f'fill="#fff">{name}</text>'
+        '<text x="20" y="178" font-family="sans-serif" font-size="16" fill="#f0f0f0">'
+        f"{category}</text></svg>"
+    )
