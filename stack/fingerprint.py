@@ -9,13 +9,12 @@ from typing import Iterable, List
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: What a trained model depends on (bot/components.py and bot/sentiment.py run inside it).
+#: What a trained model depends on: everything in bot/ is code Rasa loads (stack/environments.py).
 MODEL_INPUTS = (
     "config.yml",
     "domain.yml",
     "data",
-    "bot/components.py",
-    "bot/sentiment.py",
+    "bot",
     "requirements/bot.lock",
 )
 _SKIP_PARTS = {"__pycache__", "catalog"}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 from urllib.parse import urlparse
 
+from emotical_shared.childenv import child_env
 from stack.redis_server import ROOT, RedisServer, free_port
 
 log = logging.getLogger("emotical.stack")
@@ -52,17 +53,9 @@ def redis_env(redis_url: str) -> Dict[str, str]:
 
 
 def base_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """Environment for a child: project on PYTHONPATH, Rasa/TensorFlow quiet, no telemetry."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT)
-    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
-    env.setdefault("PYTHONWARNINGS", "ignore")
-    env.setdefault("NLTK_DATA", str(ROOT / "var" / "nltk_data"))
-    if extra:
-        env.update(extra)
-    return env
+    """Environment for a child: emotical_shared.childenv.child_env (project on PYTHONPATH,
+    Rasa/TensorFlow quiet, no telemetry, the project's WordNet), then `extra`."""
+    return child_env(extra)
 
 
 def http_ok(url: str, timeout: float = 1.0) -> bool:

