@@ -1,9 +1,8 @@
 # Emotion-aware custom actions (actions/, data/catalog/). Unit tests (tests/bot/actions) run in
-# `make test-py-bot`; the end-to-end test needs the trained model and a running stack, so it has
+# `make test-pytest-bot`; the end-to-end test needs the trained model and a running stack, so it has
 # its own target. The benchmark compares REST latency with and without the emotion actions'
 # Redis reads (EMOTICAL_EMOTION_READS=0).
 
-CPU_LOCK ?= flock /tmp/emotical-cpu.lock
 TEST_TARGETS  += test-actions-e2e
 BENCH_TARGETS += bench-actions
 
@@ -19,4 +18,4 @@ test-actions-e2e: setup train ## Rasa + action server + Redis over REST: sympath
 	@EMOTICAL_E2E=1 $(CPU_LOCK) $(BOT_PY) -m pytest tests/bot/e2e -q -p no:cacheprovider
 
 bench-actions: setup train ## REST p50/p99 with the emotion actions vs with their Redis reads disabled
-	@$(CPU_LOCK) $(BOT_PY) -m bench.actions_latency
+	@$(CPU_LOCK) $(VIS_PY) -m bench.actions_latency

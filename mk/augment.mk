@@ -1,10 +1,9 @@
 # NLU augmentation (nlu_augment, vision environment; it never imports Rasa).
 # A designer runs `make augment`, reviews the diff of data/nlu/augmented.yml and commits it;
 # `make train` works with or without that file. Options: AUGMENT_ARGS="--max-per-example 6 ..."
-# (see `$(VIS_PY) -m nlu_augment --help`). Heavy steps take the shared CPU lock; call with
-# CPU_LOCK= when an outer command already holds it.
+# (see `$(VIS_PY) -m nlu_augment --help`). Heavy steps take the shared CPU lock (CPU_LOCK, set in
+# the Makefile).
 
-CPU_LOCK ?= flock /tmp/emotical-cpu.lock
 AUGMENT_ARGS ?=
 EVAL_AUGMENT_ARGS ?=
 

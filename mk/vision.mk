@@ -1,6 +1,5 @@
-# Vision sidecar: the service on its own, and its benchmark (tests run in `make test-py-vision`).
+# Vision sidecar: the service on its own, and its benchmark (tests run in `make test-pytest-vision`).
 
-CPU_LOCK ?= flock /tmp/emotical-cpu.lock
 BENCH_TARGETS += bench-vision
 
 .PHONY: sidecar bench-vision native

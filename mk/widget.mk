@@ -8,4 +8,4 @@ TEST_TARGETS += test-browser
 .PHONY: test-browser
 
 test-browser: setup train ## headless Chromium + Playwright against the running stack (screenshots in var/screenshots/)
-	@EMOTICAL_BROWSER_TESTS=1 $(VIS_PY) -m pytest tests/vision/browser -q -p no:cacheprovider
+	@EMOTICAL_BROWSER_TESTS=1 $(CPU_LOCK) $(VIS_PY) -m pytest tests/vision/browser -q -p no:cacheprovider
