@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Iterator, List, Tuple
 
+import pytest
+
 from stack.environments import FORBIDDEN, PACKAGES, STDLIB
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -80,3 +82,27 @@ def test_the_check_catches_each_kind_of_crossing() -> None:
     assert "only the other environment" in violation("bot", "cv2")
     assert "only the other environment" in violation("nlu_augment", "rasa")
     assert violation("devtools", "stack") == ""
+
+
+def _pyproject() -> dict:
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from 3.11")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _requirement_lines(env: str) -> List[str]:
+    text = (ROOT / "requirements" / f"{env}.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_pyproject_lists_every_declared_package_and_each_environments_needs() -> None:
+    project = _pyproject()
+    include = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert sorted(p.rstrip("*") for p in include) == sorted(PACKAGES), (
+        "pyproject.toml [tool.setuptools.packages.find] include must list stack/environments.py "
+        "PACKAGES"
+    )
+    extras = project["project"]["optional-dependencies"]
+    for env in ("bot", "vision"):
+        assert extras[env] == _requirement_lines(env), (
+            f"pyproject.toml optional-dependencies.{env} must equal requirements/{env}.txt"
+        )
