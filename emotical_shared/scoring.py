@@ -1,6 +1,7 @@
 """The session score (-100..100) shown to the shopper: one rule for the bot and the report page.
 
-face  = mean valence of the frames with a face, each weighted by its face confidence
+face  = mean valence of the frames with a face, each weighted by the reading's confidence
+        (its most probable label's probability, as the sidecar stores it)
 chat  = mean sentiment score of the shopper's messages
 session = face and chat averaged, weighted by their numbers of frames and messages, so a long
           camera session and a short chat both count; every part clamped to -100..100.
@@ -28,18 +29,18 @@ def frame_valence(fields: Mapping[str, Any]) -> Optional[Tuple[float, float]]:
     """(valence, weight) of one history-stream entry, or None when it had no face.
 
     Valence comes from the `valence` field, else from the per-label probabilities; the weight
-    is the face confidence (`confidence`), 1 when absent.
+    is the reading's confidence: the largest per-label probability, 1 when none is stored.
     """
     if str(fields.get("face_present", "1")).lower() in _FALSE:
         return None
+    probs = {label: _num(fields.get(label)) or 0.0 for label in LABELS}
     valence = _num(fields.get("valence"))
     if valence is None:
-        probs = {label: _num(fields.get(label)) or 0.0 for label in LABELS}
         if not any(probs.values()):
             return None
         valence = valence_of(probs)
-    weight = _num(fields.get("confidence") or fields.get("face_confidence"))
-    return valence, weight if weight is not None and weight > 0 else 1.0
+    weight = max(probs.values())
+    return valence, weight if weight > 0 else 1.0
 
 
 def _clamped(x: Optional[float]) -> Optional[int]:

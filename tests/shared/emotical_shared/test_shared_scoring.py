@@ -23,7 +23,9 @@ def test_nothing_measured_gives_no_score_rather_than_zero() -> None:
 
 def test_frames_without_a_face_do_not_count() -> None:
     assert frame_valence({"face_present": "0", "valence": "0.9"}) is None
-    assert frame_valence({"face_present": "1", "valence": "0.5", "confidence": "0.8"}) == (0.5, 0.8)
+    assert frame_valence({"face_present": "1", "valence": "0.5", "happy": "0.8", "calm": "0.2"}) \
+        == (0.5, 0.8), "a frame weighs as much as its reading is sure"
+    assert frame_valence({"face_present": "1", "valence": "0.5"}) == (0.5, 1.0)
     valence, weight = frame_valence({"face_present": "1", "happy": "1.0"})
     assert valence == pytest.approx(0.9) and weight == 1.0
 
