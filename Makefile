@@ -36,7 +36,7 @@ BENCH_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
 .PHONY: help setup test test-pytest-bot test-pytest-vision test-pytest-shared validate train \
-        test-rasa demo shell bench lint clean
+        test-rasa demo shell bench lint typecheck clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(filter-out $(CHILDENV_MK),$(MAKEFILE_LIST)) | sed -E 's/:.*## /\t/' | sort | column -t -s $$'\t'
@@ -44,11 +44,15 @@ help: ## list the targets
 setup: ## create both Python environments, build native/, fetch shipped models (idempotent)
 	@bash scripts/setup.sh
 
-test: setup lint validate train test-pytest-shared test-pytest-bot test-pytest-vision test-rasa $(TEST_TARGETS) ## everything CI runs
+test: setup lint typecheck validate train test-pytest-shared test-pytest-bot test-pytest-vision test-rasa $(TEST_TARGETS) ## everything CI runs
 	@echo "make test: all suites passed"
 
 lint: setup ## ruff over the project's Python
 	@$(VIS_VENV)/bin/ruff check .
+
+typecheck: setup ## mypy over the project's packages, each under the interpreter that runs it
+	@$(BOT_PY) -m mypy --cache-dir var/cache/mypy-bot --python-version 3.10 $$($(BOT_PY) -m stack.environments bot)
+	@$(VIS_PY) -m mypy --cache-dir var/cache/mypy-vision --python-version 3.11 $$($(VIS_PY) -m stack.environments vision)
 
 test-pytest-shared: setup ## pytest of the stdlib-only packages (tests/shared), under both interpreters
 	@$(CPU_LOCK) $(BOT_PY) -m pytest tests/shared -q -p no:cacheprovider

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 from abc import ABC, abstractmethod
-from typing import Any, Awaitable, Callable, Dict, List
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -14,43 +13,32 @@ from emotical_shared import logs
 from .context import session_id
 from .runtime import Runtime, get_runtime
 
-Run = Callable[[Any, CollectingDispatcher, Tracker, Dict[str, Any]],
-               Awaitable[List[Dict[str, Any]]]]
-
-
-def _in_session_scope(run: Run) -> Run:
-    @functools.wraps(run)
-    async def scoped(self: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                     domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        with logs.session_scope(session_id(tracker)):
-            return await run(self, dispatcher, tracker, domain)
-    return scoped
-
 
 class EmotionAction(Action, ABC):
     """An action with access to settings, catalog, Redis store and WordNet relater.
 
-    Abstract, so rasa-sdk registers only the concrete subclasses. Each subclass's `run` is
-    wrapped in `logs.session_scope` of the turn's session, so every log line of the action
-    names its session without passing it.
+    Abstract, so rasa-sdk registers only the concrete subclasses. Subclasses implement `step`;
+    `run` (what rasa-sdk calls) runs it inside `logs.session_scope` of the turn's session, so
+    every log line of the action names its session without passing it.
     """
 
     def __init__(self) -> None:
         self.rt: Runtime = get_runtime()
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "run" in cls.__dict__:
-            cls.run = _in_session_scope(cls.__dict__["run"])  # type: ignore[method-assign]
-
     @abstractmethod
     def name(self) -> str:
         """The action's name in domain.yml."""
 
-    @abstractmethod
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        """Run the conversation step."""
+        """Run `step` in the turn's session scope (rasa-sdk's entry point)."""
+        with logs.session_scope(session_id(tracker)):
+            return await self.step(dispatcher, tracker, domain)
+
+    @abstractmethod
+    async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """The conversation step this action is."""
 
     @staticmethod
     def say(dispatcher: CollectingDispatcher, message: Dict[str, Any] | None) -> bool:

@@ -48,7 +48,7 @@ class ActionFuseMood(EmotionAction):
     def name(self) -> str:
         return "action_fuse_mood"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+    async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         if mood_from_slots(tracker) is not None:
             # Already fused this turn: Rasa runs this action for the slots' custom mappings
@@ -87,7 +87,7 @@ class ActionExpressSympathy(EmotionAction):
     def name(self) -> str:
         return "action_express_sympathy"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+    async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         ctx = turn_context(tracker)
         mood = await current_mood(self.rt, tracker, ctx)

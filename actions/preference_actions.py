@@ -71,7 +71,7 @@ class ActionAskPreference(EmotionAction):
         counts = Counter(t for p in pool for t in p.tags)
         return [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+    async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         rt, ctx = self.rt, turn_context(tracker)
         try:
@@ -99,7 +99,7 @@ class ActionUpdateTagWeights(EmotionAction):
     def name(self) -> str:
         return "action_update_tag_weights"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+    async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         rt, ctx = self.rt, turn_context(tracker)
         polarity = POLARITY.get(ctx.intent or "")

@@ -28,7 +28,7 @@ class ActionRecommend(EmotionAction):
     def name(self) -> str:
         return "action_recommend"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+    async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         rt, ctx = self.rt, turn_context(tracker)
         category = named_category(rt.catalog, tracker, ctx)
@@ -69,7 +69,7 @@ class ActionProductInfo(EmotionAction):
     def name(self) -> str:
         return "action_product_info"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+    async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         rt, ctx = self.rt, turn_context(tracker)
         product = rt.catalog.get(ctx.product_id)

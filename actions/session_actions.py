@@ -45,7 +45,7 @@ class ActionSessionReport(EmotionAction):
     def name(self) -> str:
         return "action_session_report"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+    async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         rt, ctx = self.rt, turn_context(tracker)
         url = rt.settings.report_url.format(session_id=ctx.session_id)
@@ -70,7 +70,7 @@ class ActionDeleteMyData(EmotionAction):
     def name(self) -> str:
         return "action_delete_my_data"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+    async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         rt, ctx = self.rt, turn_context(tracker)
         pending = bool(tracker.get_slot("pending_delete"))

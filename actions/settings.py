@@ -46,7 +46,7 @@ class Settings:
     face_stale_s: float = 10.0
     #: |valence| at or above which the mood is positive/negative; the next two raise sympathy
     #: to levels 2 and 3.
-    sympathy_thresholds: Tuple[float, float, float] = (0.2, 0.4, 0.65)
+    sympathy_thresholds: Tuple[float, ...] = (0.2, 0.4, 0.65)
     #: A face's own probability of confused/fearful that asks for at least level-1 sympathy.
     help_emotion_min_prob: float = 0.45
     #: Base step of a tag-weight update (scaled by emotion intensity, bounded in [-1, 1]).

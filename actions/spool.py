@@ -55,7 +55,7 @@ class Spool:
 
     def claim(self) -> List[Path]:
         """Take every waiting file for replay (atomic rename); returns the claimed paths."""
-        claimed = []
+        claimed: List[Path] = []
         if not self.folder.is_dir():
             return claimed
         with self._lock:

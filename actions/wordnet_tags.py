@@ -42,7 +42,7 @@ class TagRelater:
         self._use_wordnet = use_wordnet
         if not use_wordnet:
             self._ready.set()
-        self.relate = lru_cache(maxsize=4096)(self._relate)  # type: ignore[method-assign]
+        self.relate = lru_cache(maxsize=4096)(self._relate)
 
     def warm_up(self, background: bool = True) -> None:
         """Load WordNet now (in a thread by default) so the first shopper does not wait ~10 s."""

@@ -75,6 +75,7 @@ def run_paired(n: int) -> Dict[str, List[float]]:
                 extra_env={"EMOTICAL_EMOTION_READS": "1" if variant == "on" else "0",
                            "EMOTICAL_SPOOL_DIR": str(folder / "spool")}))
             urls[variant] = f"{stack.rasa_url}/webhooks/rest/webhook"
+            assert stack.redis_url, "the stack started without a Redis"
             clients[variant] = stacks.enter_context(
                 redis.Redis.from_url(stack.redis_url, decode_responses=True))
             for i in range(10):  # warm-up: the first calls build TensorFlow graphs
@@ -100,7 +101,7 @@ def main() -> None:
     times = run_paired(args.messages)
     off, on = summary(times["off"]), summary(times["on"])
     paired = sorted(b - a for a, b in zip(times["off"], times["on"], strict=True))
-    result = {"emotion_reads_off": off, "emotion_reads_on": on,
+    result: Dict[str, Any] = {"emotion_reads_off": off, "emotion_reads_on": on,
               "added_p50_ms": round(on["p50_ms"] - off["p50_ms"], 1),
               "added_p99_ms": round(on["p99_ms"] - off["p99_ms"], 1),
               "median_paired_difference_ms": round(statistics.median(paired), 1),

@@ -83,7 +83,7 @@ def pct(values: List[float], q: float) -> float:
 class ClassicPipelineMixin:
     """The textbook path: full-size grey decode and full-frame Haar (scale 1.1) every frame."""
 
-    def analyse(self, track, data):  # type: ignore[no-untyped-def]
+    def analyse(self, track, data):
         import cv2
 
         from native import kernels
@@ -103,7 +103,7 @@ class ClassicPipelineMixin:
                         timings={"decode": t1 - t0, "locate": t2 - t1, "crop": t3 - t2})
 
 
-async def run_pipeline(settings, variant: str, seconds: float) -> Dict:  # type: ignore[no-untyped-def]
+async def run_pipeline(settings, variant: str, seconds: float) -> Dict:
     """The server's pipeline (`open_pipeline`) under 40 sessions, its model call timed."""
     from vision_sidecar.expression.local import LocalOnnxBackend
     from vision_sidecar.pipeline import Pipeline
@@ -121,14 +121,14 @@ async def run_pipeline(settings, variant: str, seconds: float) -> Dict:  # type:
             model_time[0] += time.thread_time() - t
 
     backend.classify = timed_classify  # type: ignore[method-assign]
-    cls = Pipeline
+    cls: type[Pipeline] = Pipeline
     if variant == "classic":
         cls = type("ClassicPipeline", (ClassicPipelineMixin, Pipeline), {})
     async with open_pipeline(settings, backend, cls) as pipeline:
         return await _measure_pipeline(pipeline, variant, seconds, model_time)
 
 
-async def _measure_pipeline(pipeline, variant: str, seconds: float,  # type: ignore[no-untyped-def]
+async def _measure_pipeline(pipeline, variant: str, seconds: float,
                             model_time: List[float]) -> Dict:
     import native
 
@@ -143,7 +143,7 @@ async def _measure_pipeline(pipeline, variant: str, seconds: float,  # type: ign
             stage[k] += v
         return result
 
-    pipeline.analyse = timed_analyse  # type: ignore[method-assign]
+    pipeline.analyse = timed_analyse
     data = frames()
     latencies: List[float] = []
     counted = [0]
@@ -363,7 +363,7 @@ def run_all(seconds: float) -> int:
                 cmd = [sys.executable, "-m", "bench.vision_sidecar", "--part", part,
                        "--variant", variant, "--workers", str(workers),
                        "--seconds", str(seconds),
-                       "--redis-url", redis.url, "--redis-pid", str(redis.proc.pid),
+                       "--redis-url", redis.url, "--redis-pid", str(redis.pid),
                        "--away", str(away)]
                 out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
                 if out.returncode != 0:

@@ -50,9 +50,9 @@ def validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
 
 def install() -> None:
     """Use the cached validator in this process (idempotent)."""
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = validate_action_result
 
 
 def uninstall() -> None:
     """Put Rasa's own method back."""
-    RemoteAction._validate_action_result = ORIGINAL  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = ORIGINAL

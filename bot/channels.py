@@ -50,7 +50,7 @@ class PersistentSocketIOInput(SocketIOInput):
     def get_output_channel(self) -> Optional[SocketIOOutput]:
         """Output channel for messages sent outside a conversation turn (e.g. reminders)."""
         if self.sio is None:
-            return super().get_output_channel()  # type: ignore[return-value]
+            return super().get_output_channel()
         return RoomSocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

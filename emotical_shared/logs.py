@@ -53,7 +53,7 @@ def _render(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def event(logger: logging.Logger, level: int, name: str, **fields: Any) -> None:
+def event(logger: logging.Logger, level: int, name: str, /, **fields: Any) -> None:
     """Log `name` with the context's session and `fields` as key=value pairs."""
     if not logger.isEnabledFor(level):
         return

@@ -1,5 +1,7 @@
 """The sidecar's native core: one import point for the compiled kernels or their numpy twins.
 
+Runs in the vision environment (`.venv/vision`).
+
 `kernels.pyx` (Cython, built by `make setup`) and `kernels_py.py` (numpy reference) share one
 interface. The compiled one is used when it is built, unless `EMOTICAL_NATIVE=py` asks for the
 reference (benchmarks compare the two).
@@ -30,7 +32,7 @@ def load(prefer: str = "auto"):
     if prefer == "py":
         return kernels_py
     try:
-        from native import kernels  # type: ignore[attr-defined]
+        from native import kernels
     except ImportError as exc:
         if prefer == "native":
             raise ImportError(

@@ -117,8 +117,8 @@ class Augmenter:
             self.embedder.preload()  # load the sentence model while the generators run
 
         generated = self._generate(sources)
-        owner = {}
-        exact_seen = set()
+        owner: dict[str, str] = {}
+        exact_seen: set[str] = set()
         for s in sources:
             exact_seen.add(filters.exact_key(s.example.text))
             owner.setdefault(filters.fold_key(s.example.text), s.intent)

@@ -51,3 +51,17 @@ def environment_of(package: str) -> str:
         return PACKAGES[package]
     except KeyError:
         raise KeyError(f"{package!r} is not declared in stack/environments.py PACKAGES") from None
+
+
+def packages_run_by(interpreter: str) -> list:
+    """The packages an environment's interpreter checks: its own and the stdlib ones."""
+    return sorted(p for p, env in PACKAGES.items() if env in (interpreter, STDLIB))
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    # `python -m stack.environments bot|vision`: the packages of that environment that exist.
+    print(" ".join(p for p in packages_run_by(sys.argv[1]) if (root / p).is_dir()))

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import IO, Dict, List, Optional, Union
 from urllib.parse import urlparse
 
 from emotical_shared.childenv import child_env
@@ -79,7 +79,7 @@ class Service:
     proc: Optional[subprocess.Popen] = None
 
     def start(self) -> Service:
-        out = subprocess.DEVNULL
+        out: Union[int, IO[bytes]] = subprocess.DEVNULL
         if self.log_file is not None:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             out = open(self.log_file, "ab")  # noqa: SIM115 - lives as long as the child

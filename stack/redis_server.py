@@ -134,6 +134,13 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
 
+    @property
+    def pid(self) -> int:
+        """The server's process id (it must have been started)."""
+        if self.proc is None:
+            raise RuntimeError("redis-server was not started")
+        return self.proc.pid
+
     def start(self, timeout: float = 10.0) -> RedisServer:
         """Start the server and wait until it answers PING."""
         if not self.port:

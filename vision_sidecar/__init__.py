@@ -1,5 +1,7 @@
 """eMotical vision sidecar: webcam frames in, smoothed shopper emotion out to Redis.
 
+Runs in the vision environment (`.venv/vision`).
+
 `python -m vision_sidecar` (`__main__.py`: settings, process set-up, serve) runs the application
 that `app.py` builds. Leaf modules first:
 

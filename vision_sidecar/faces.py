@@ -22,11 +22,14 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
 
+#: The Haar cascades OpenCV's 4.x wheels ship (`cv2.data.haarcascades`).
+HAAR_DIR = Path(cv2.__file__).resolve().parent / "data"
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 Box = Tuple[int, int, int, int]  # x, y, w, h in the decoded frame's pixels
 
@@ -74,7 +77,7 @@ class FaceLocator:
         self.search_every = search_every
         self.search_every_max = max(search_every, search_every_max)
         self.search_pool = search_pool
-        self.cascade_path = cascade_path or str(cv2.data.haarcascades + CASCADE_FILE)
+        self.cascade_path = cascade_path or str(HAAR_DIR / CASCADE_FILE)
         self._local = threading.local()
         if self._cascade().empty():
             raise RuntimeError(f"could not load the Haar cascade {self.cascade_path}")
@@ -94,7 +97,7 @@ class FaceLocator:
             gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
         found = self._cascade().detectMultiScale(small, 1.1, 4, minSize=(20, 20))
         boxes = [tuple(round(v / scale) for v in f) for f in found]
-        return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)  # type: ignore[return-value]
+        return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
 
     def _detect_near(self, gray: np.ndarray, box: Box) -> Optional[Box]:
         height, width = gray.shape

@@ -20,7 +20,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from aiohttp import web
 
@@ -77,7 +77,7 @@ def parse_chat_entry(entry_id: str, fields: Mapping[str, str]) -> Dict[str, Any]
     }
 
 
-def session_score(history: List[Entry], chat: List[Mapping[str, Any]]) -> Dict[str, Any]:
+def session_score(history: List[Entry], chat: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
     """Face, chat and session scores in -100..100: stored frames and parsed chat rows, scored by
     `emotical_shared.scoring` exactly as the bot scores them."""
     frames = [fv for fv in (frame_valence(fields) for _, fields in history) if fv is not None]

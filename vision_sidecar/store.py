@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -63,6 +63,11 @@ def history_start(since: Optional[str]) -> str:
     if not 0 <= seconds < 1e11:
         raise ValueError(f"since={since!r} is out of range")
     return str(int(seconds * 1000))
+
+
+def _decoded(fields: Any) -> Mapping[str, str]:
+    """A reply of the store's client, which decodes responses: str keys and values."""
+    return cast(Mapping[str, str], fields or {})
 
 
 def parse_state(fields: Mapping[str, str]) -> Dict[str, Any]:
@@ -143,8 +148,8 @@ class EmotionStore:
                    if now - self._ttl_set_at.get(sid, -TTL_REFRESH_S) >= TTL_REFRESH_S}
             pipe = self.client.pipeline(transaction=False)
             for sid, fields, _ in batch:
-                pipe.hset(schema.session_emotion(sid), mapping=fields)
-                pipe.xadd(schema.session_history(sid), fields, maxlen=schema.HISTORY_MAXLEN,
+                pipe.hset(schema.session_emotion(sid), mapping=cast(Mapping[Any, Any], fields))
+                pipe.xadd(schema.session_history(sid), cast(Dict[Any, Any], fields), maxlen=schema.HISTORY_MAXLEN,
                           approximate=True)
             self._queue_expires(pipe, due)
             try:
@@ -201,7 +206,7 @@ class EmotionStore:
             fields = await self.client.hgetall(schema.session_emotion(sid))
         except (RedisError, OSError) as exc:
             raise StoreUnavailableError(f"Redis did not answer: {type(exc).__name__}") from exc
-        return parse_state(fields) if fields else None
+        return parse_state(_decoded(fields)) if fields else None
 
     async def history(self, sid: str, since: Optional[str], count: int) -> List[Dict[str, Any]]:
         """History entries after `since` (oldest first, at most `count`)."""
@@ -211,7 +216,7 @@ class EmotionStore:
                                                count=min(count, MAX_HISTORY_COUNT))
         except (RedisError, OSError) as exc:
             raise StoreUnavailableError(f"Redis did not answer: {type(exc).__name__}") from exc
-        return [{"id": entry_id, **parse_state(fields)} for entry_id, fields in entries]
+        return [{"id": entry_id, **parse_state(_decoded(fields))} for entry_id, fields in entries or []]
 
     async def records(self, sid: str) -> SessionRecords:
         """Every record of the session's keys, read in one transaction (for its report)."""

@@ -55,7 +55,9 @@ def rng_for(source: Source, salt: str) -> random.Random:
 def mask_entities(example: Example) -> tuple[str, list[str]]:
     """Replace each entity span by one private-use character; returns text and surfaces."""
     spans = sorted({(e.start, e.end) for e in example.entities})
-    out, surfaces, pos = [], [], 0
+    out: list[str] = []
+    surfaces: list[str] = []
+    pos = 0
     for start, end in spans:
         out.append(example.text[pos:start])
         out.append(chr(_MASK_BASE + len(surfaces)))

@@ -5,6 +5,7 @@ All functions take and return masked text (entities are opaque characters, see b
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 
@@ -118,10 +119,14 @@ def _lower_first(text: str) -> str:
     return text
 
 
+def _cased(match: re.Match[str], new: str) -> str:
+    return match_case(match.group(0), new)
+
+
 def _replace_all(text: str, pairs: list[tuple[str, str]]) -> str:
     for old, new in pairs:
         pattern = re.compile(r"(?<![\w'])" + re.escape(old) + r"(?![\w'])", re.IGNORECASE)
-        text = pattern.sub(lambda m, new=new: match_case(m.group(0), new), text)
+        text = pattern.sub(functools.partial(_cased, new=new), text)
     return text
 
 

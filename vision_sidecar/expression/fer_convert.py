@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
 INPUT_SIZE = 64
 
 
-def _weights(h5: object, layer: str) -> Dict[str, np.ndarray]:
+def _weights(h5: Any, layer: str) -> Dict[str, np.ndarray]:
     """All weight arrays of one Keras layer, keyed by their short name (`kernel`, `gamma`, ...)."""
     out: Dict[str, np.ndarray] = {}
     group = h5["model_weights"][layer]
@@ -131,7 +131,8 @@ def convert(hdf5_path: Path, onnx_path: Path) -> None:
                                                   init(name + "_t", shift[:, None, None])], [name]))
         elif cls == "Activation":
             op = {"relu": "Relu", "softmax": "Softmax"}[cfg["activation"]]
-            nodes.append(helper.make_node(op, [src], [name], **({"axis": 1} if op == "Softmax" else {})))
+            attrs: Dict[str, Any] = {"axis": 1} if op == "Softmax" else {}
+            nodes.append(helper.make_node(op, [src], [name], **attrs))
         elif cls == "MaxPooling2D":
             kernel, stride = cfg["pool_size"][0], cfg["strides"][0]
             lo, hi = _same_pads(size, kernel, stride)

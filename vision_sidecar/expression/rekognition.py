@@ -11,7 +11,7 @@ import collections
 import logging
 import threading
 import time
-from typing import Callable, Deque, Dict, Optional, Sequence
+from typing import Any, Callable, Deque, Dict, Optional, Sequence
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class RekognitionBackend:
 
     name = "rekognition"
 
-    def __init__(self, client: object, fallback: ExpressionBackend, per_minute: int,
+    def __init__(self, client: Any, fallback: ExpressionBackend, per_minute: int,
                  cooldown_s: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.fallback = fallback
@@ -42,7 +42,7 @@ class RekognitionBackend:
         self._calls: Dict[str, Deque[float]] = collections.defaultdict(collections.deque)
         self._quiet_until = 0.0
         self._lock = threading.Lock()
-        self.stats = collections.Counter()  # calls, answers, fallbacks by reason
+        self.stats: collections.Counter[str] = collections.Counter()  # calls, answers, fallbacks by reason
 
     def _may_call(self, sid: str) -> bool:
         now = self.clock()

@@ -117,16 +117,16 @@ def test_preference_question_has_a_like_and_a_dislike_button(domain: Dict[str, A
 
 
 def _action_classes() -> Iterator[Tuple[str, str, bool]]:
-    """(file, action name, whether its run reads the domain) for every action class."""
+    """(file, action name, whether its step reads the domain) for every action class."""
     for file, tree in _trees():
         for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
             methods = {f.name: f for f in cls.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
-            if "name" not in methods or "run" not in methods:
+            if "name" not in methods or "step" not in methods:
                 continue
             returns = [n.value.value for n in ast.walk(methods["name"])
                        if isinstance(n, ast.Return) and isinstance(n.value, ast.Constant)]
             reads = any(isinstance(n, ast.Name) and n.id == "domain" and isinstance(n.ctx, ast.Load)
-                        for n in ast.walk(methods["run"]))
+                        for n in ast.walk(methods["step"]))
             if returns:  # the abstract base has no name of its own
                 yield file, returns[0], reads
 

@@ -106,3 +106,18 @@ def test_pyproject_lists_every_declared_package_and_each_environments_needs() ->
         assert extras[env] == _requirement_lines(env), (
             f"pyproject.toml optional-dependencies.{env} must equal requirements/{env}.txt"
         )
+
+
+def test_each_package_docstring_says_which_environment_runs_it() -> None:
+    says = {"bot": "bot environment", "vision": "vision environment",
+            STDLIB: "standard library only"}
+    wrong = []
+    for package, env in PACKAGES.items():
+        init = ROOT / package / "__init__.py"
+        if not init.is_file():
+            continue
+        doc = (ast.get_docstring(ast.parse(init.read_text())) or "").lower()
+        if says[env] not in doc:
+            wrong.append(f"{package}/__init__.py: its docstring should say {says[env]!r} "
+                         f"(stack/environments.py declares {env})")
+    assert not wrong, "\n".join(wrong)
