@@ -20,7 +20,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from tqdm import tqdm
 
@@ -48,13 +48,11 @@ def face_state(probs: Dict[str, float]) -> Dict[str, str]:
     return out
 
 
-def message(i: int) -> Dict[str, Any]:
-    """The i-th scripted shopper message, with the widget's metadata."""
+def message(i: int) -> Tuple[str, str, Dict[str, Any]]:
+    """The i-th scripted shopper message: (session, shopper, body with the widget's metadata)."""
     conv = i // len(MESSAGES)
-    sid = f"bench-{conv}"
-    return {"sender": sid, "message": MESSAGES[i % len(MESSAGES)],
-            "metadata": {"session_id": sid, "shopper_id": f"shopper-{conv % 5}",
-                         "product_id": "shoe-01"}}
+    return (f"bench-{conv}", f"shopper-{conv % 5}",
+            {"message": MESSAGES[i % len(MESSAGES)], "metadata": {"product_id": "shoe-01"}})
 
 
 def run_paired(n: int) -> Dict[str, List[float]]:
@@ -67,7 +65,7 @@ def run_paired(n: int) -> Dict[str, List[float]]:
 
     times: Dict[str, List[float]] = {"off": [], "on": []}
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stacks:
-        urls, clients = {}, {}
+        urls, clients, stacks_by_variant = {}, {}, {}
         for variant in ("off", "on"):
             folder = Path(tmp) / variant
             stack = stacks.enter_context(Stack(
@@ -75,20 +73,22 @@ def run_paired(n: int) -> Dict[str, List[float]]:
                 extra_env={"EMOTICAL_EMOTION_READS": "1" if variant == "on" else "0",
                            "EMOTICAL_SPOOL_DIR": str(folder / "spool")}))
             urls[variant] = f"{stack.rasa_url}/webhooks/rest/webhook"
+            stacks_by_variant[variant] = stack
             assert stack.redis_url, "the stack started without a Redis"
             clients[variant] = stacks.enter_context(
                 redis.Redis.from_url(stack.redis_url, decode_responses=True))
             for i in range(10):  # warm-up: the first calls build TensorFlow graphs
-                post(urls[variant], {**message(i), "sender": "warm"})
+                post(urls[variant], message(i)[2], stack.session_token("warm"))
         for i in tqdm(range(n), desc="messages (each to both)", unit="msg"):
-            body = message(i)
+            sid, uid, body = message(i)
+            tokens = {v: stacks_by_variant[v].session_token(sid, uid) for v in ("off", "on")}
             face = face_state(FACES[(i // len(MESSAGES)) % len(FACES)])
             order = ("off", "on") if i % 2 == 0 else ("on", "off")
             for variant in order:
-                clients[variant].hset(keys.session_emotion(body["sender"]), mapping=face)
+                clients[variant].hset(keys.session_emotion(sid), mapping=face)
                 time.sleep(PAUSE_S)  # let the other stack go idle first (see PAUSE_S)
                 start = time.perf_counter()
-                post(urls[variant], body)
+                post(urls[variant], body, tokens[variant])
                 times[variant].append((time.perf_counter() - start) * 1000)
     return times
 

@@ -18,8 +18,9 @@ import sys
 import threading
 from pathlib import Path
 
+from emotical_shared.tokens import SecretError, load_secret
 from stack.fingerprint import model_path
-from stack.processes import Stack, base_env, bot_python, redis_env
+from stack.processes import LOOPBACK, Stack, base_env, bot_python, redis_env, secret_env
 from stack.redis_server import ROOT, free_port
 
 #: Runtime folder (logs, Redis data, the running stack's addresses); tests point it elsewhere.
@@ -56,6 +57,20 @@ def _free_or_next(var: str, default: int) -> int:
     return other
 
 
+def bind_host() -> str:
+    """EMOTICAL_BIND_HOST (default 127.0.0.1); any other address needs an explicit secret.
+
+    A secret generated into var/secret is fine for one machine; a stack reachable from other
+    hosts must run with a secret its operator provisioned (EMOTICAL_SECRET), so that tokens
+    and door keys are not whatever a first start happened to write.
+    """
+    host = os.environ.get("EMOTICAL_BIND_HOST", LOOPBACK).strip() or LOOPBACK
+    if host not in (LOOPBACK, "localhost", "::1") and not os.environ.get("EMOTICAL_SECRET"):
+        raise SystemExit(f"EMOTICAL_BIND_HOST={host}: listening beyond this machine needs "
+                         "EMOTICAL_SECRET (at least 32 characters); see docs/security.md")
+    return host
+
+
 def demo() -> int:
     model = model_path()
     if not model.exists():
@@ -63,7 +78,14 @@ def demo() -> int:
               file=sys.stderr)
         return 1
     redis_url = os.environ.get("REDIS_URL") or None
+    host = bind_host()
+    try:
+        secret = load_secret(path=VAR / "secret")
+    except SecretError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
     stack = Stack(
+        secret=secret, host=host,
         model=model, log_dir=LOG_DIR, redis_url=redis_url, redis_dir=VAR / "redis",
         redis_port=0 if redis_url else _free_or_next("EMOTICAL_REDIS_PORT", 6379),
         rasa_port=_free_or_next("EMOTICAL_RASA_PORT", 5005),
@@ -120,7 +142,8 @@ def shell(session: str) -> int:
     print(f"shell: conversation id {session!r}: stream a camera or video into the same "
           f"session with\n  .venv/vision/bin/python -m vision_sidecar.stream --source 0 "
           f"--session {session}")
-    env = base_env({**redis_env(redis_url), "EMOTICAL_ACTIONS_URL": actions_url})
+    env = base_env({**redis_env(redis_url), "EMOTICAL_ACTIONS_URL": actions_url,
+                    **secret_env(load_secret(path=VAR / "secret"))})
     cmd = [bot_python(), "-m", "rasa", "shell", "--model", str(model), "--endpoints",
            "endpoints.yml", "--conversation-id", session, "--port", str(free_port())]
     return subprocess.call(cmd, cwd=ROOT, env=env)

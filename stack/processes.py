@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import time
@@ -20,7 +21,11 @@ from typing import IO, Dict, List, Optional, Union
 from urllib.parse import urlparse
 
 from emotical_shared.childenv import child_env
+from emotical_shared.tokens import SESSION, SHOPPER, Signer, derived_secret
 from stack.redis_server import ROOT, RedisServer, free_port
+
+#: Where every service listens unless EMOTICAL_BIND_HOST says otherwise.
+LOOPBACK = "127.0.0.1"
 
 log = logging.getLogger("emotical.stack")
 
@@ -128,44 +133,67 @@ class Service:
         log.info("stopped %s", self.name)
 
 
-def action_server(port: int, redis_url: str, log_dir: Path, extra_env: Optional[Dict[str, str]] = None) -> Service:
-    """`rasa run actions` equivalent (rasa_sdk's own entry point) serving actions/."""
+def secret_env(secret: str) -> Dict[str, str]:
+    """What every service needs to know of the secret: it, and the derived door tokens.
+
+    Rasa sends EMOTICAL_ACTIONS_TOKEN to the action server (endpoints.yml); the action server
+    (rasa_sdk_plugins) derives the same value from the secret and refuses anything else.
+    """
+    return {"EMOTICAL_SECRET": secret,
+            "EMOTICAL_ACTIONS_TOKEN": derived_secret(secret, "actions")}
+
+
+def action_server(port: int, redis_url: str, log_dir: Path,
+                  extra_env: Optional[Dict[str, str]] = None, host: str = LOOPBACK) -> Service:
+    """`rasa run actions` equivalent (rasa_sdk's own entry point) serving actions/.
+
+    rasa_sdk binds SANIC_HOST (0.0.0.0 by default): here `host`, loopback unless told.
+    """
     return Service(
         name="action server",
         cmd=[bot_python(), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
         health_url=f"http://127.0.0.1:{port}/health",
-        env=base_env({**redis_env(redis_url), **(extra_env or {})}),
+        env=base_env({**redis_env(redis_url), "SANIC_HOST": host, **(extra_env or {})}),
         log_file=log_dir / "actions.log",
     )
 
 
 def rasa_server(
     port: int, model: Path, redis_url: str, actions_url: str, log_dir: Path,
-    cors: str = "*", extra_env: Optional[Dict[str, str]] = None,
+    cors: Optional[List[str]] = None, extra_env: Optional[Dict[str, str]] = None,
+    host: str = LOOPBACK,
 ) -> Service:
-    """`rasa run` with the HTTP API, the rest and socketio channels and Redis stores."""
-    return Service(
-        name="rasa",
-        cmd=[
-            bot_python(), "-m", "rasa", "run", "--enable-api", "--cors", cors,
-            "--port", str(port), "--model", str(model), "--endpoints", "endpoints.yml",
-            "--credentials", "credentials.yml", "--log-file", str(log_dir / "rasa-debug.log"),
-        ],
-        health_url=f"http://127.0.0.1:{port}/status",
-        env=base_env({**redis_env(redis_url), "EMOTICAL_ACTIONS_URL": actions_url,
-                      **(extra_env or {})}),
-        log_file=log_dir / "rasa.log",
-    )
+    """`rasa run` on `host` with the rest and socketio channels, Redis stores, and the HTTP API.
+
+    The API needs `?token=` (the secret's derived "rasa-api" token, when EMOTICAL_SECRET is in
+    `extra_env`); CORS allows only the `cors` origins (the shop page), never "*".
+    """
+    env = base_env({**redis_env(redis_url), "EMOTICAL_ACTIONS_URL": actions_url,
+                    **(extra_env or {})})
+    cmd = [bot_python(), "-m", "rasa", "run", "--interface", host, "--enable-api",
+           "--port", str(port), "--model", str(model), "--endpoints", "endpoints.yml",
+           "--credentials", "credentials.yml", "--log-file", str(log_dir / "rasa-debug.log")]
+    health = f"http://127.0.0.1:{port}/status"
+    if env.get("EMOTICAL_SECRET"):
+        api_token = derived_secret(env["EMOTICAL_SECRET"], "rasa-api")
+        cmd += ["--auth-token", api_token]
+        health += f"?token={api_token}"
+    if cors:
+        cmd += ["--cors", *cors]
+    return Service(name="rasa", cmd=cmd, health_url=health, env=env,
+                   log_file=log_dir / "rasa.log")
 
 
-def sidecar(port: int, redis_url: str, rasa_url: str, log_dir: Path, extra_env: Optional[Dict[str, str]] = None) -> Service:
-    """The vision sidecar (vision environment)."""
+def sidecar(port: int, redis_url: str, rasa_url: str, log_dir: Path,
+            extra_env: Optional[Dict[str, str]] = None, host: str = LOOPBACK) -> Service:
+    """The vision sidecar (vision environment) on `host`."""
     return Service(
         name="vision sidecar",
         cmd=[vision_python(), "-m", "vision_sidecar"],
         health_url=f"http://127.0.0.1:{port}/healthz",
         env=base_env({**redis_env(redis_url), "EMOTICAL_SIDECAR_PORT": str(port),
-                      "EMOTICAL_RASA_URL": rasa_url, **(extra_env or {})}),
+                      "EMOTICAL_SIDECAR_HOST": host, "EMOTICAL_RASA_URL": rasa_url,
+                      **(extra_env or {})}),
         log_file=log_dir / "sidecar.log",
     )
 
@@ -174,7 +202,9 @@ def sidecar(port: int, redis_url: str, rasa_url: str, log_dir: Path, extra_env: 
 class Stack:
     """Redis (embedded unless REDIS_URL is given), Rasa, the action server and the sidecar.
 
-    Ports default to free ones (tests); `make demo` passes the documented defaults.
+    Ports default to free ones (tests); `make demo` passes the documented defaults. Every
+    service gets the signing `secret` (a fresh random one per Stack unless given: tests mint
+    their shoppers' tokens with `signer`) and listens on `host` (loopback unless given).
     """
 
     model: Path
@@ -187,6 +217,8 @@ class Stack:
     sidecar_port: int = 0
     with_sidecar: bool = True
     extra_env: Dict[str, str] = field(default_factory=dict)
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    host: str = LOOPBACK
     redis: Optional[RedisServer] = None
     services: List[Service] = field(default_factory=list)
 
@@ -202,6 +234,31 @@ class Stack:
     def sidecar_url(self) -> str:
         return f"http://127.0.0.1:{self.sidecar_port}"
 
+    @property
+    def signer(self) -> Signer:
+        """Mints tokens the stack's services accept (for tests, benchmarks and tools)."""
+        return Signer(self.secret)
+
+    def session_token(self, session_id: str, shopper_id: Optional[str] = None) -> str:
+        """A session token for `session_id` (its shopper: `shopper_id`, else derived from it)."""
+        return self.signer.mint(SESSION, shopper_id or f"u-{session_id}", session_id)
+
+    def shopper_token(self, shopper_id: str) -> str:
+        """A shopper token for `shopper_id`."""
+        return self.signer.mint(SHOPPER, shopper_id)
+
+    @property
+    def rasa_api_token(self) -> str:
+        """The token Rasa's HTTP API wants (`?token=`)."""
+        return derived_secret(self.secret, "rasa-api")
+
+    @property
+    def shop_origins(self) -> List[str]:
+        """Origins of the shop page, the only ones allowed to call Rasa from a browser."""
+        if not self.with_sidecar:
+            return []
+        return [f"http://127.0.0.1:{self.sidecar_port}", f"http://localhost:{self.sidecar_port}"]
+
     def start(self, timeout: float = 180.0) -> Stack:
         """Start everything and wait for every health check; on failure stop what started."""
         try:
@@ -213,20 +270,22 @@ class Stack:
                 self.redis_url = self.redis.url
             self.rasa_port = self.rasa_port or free_port()
             self.actions_port = self.actions_port or free_port()
-            actions_env = dict(self.extra_env)
+            env = {**secret_env(self.secret), **self.extra_env}
+            actions_env = dict(env)
             if self.with_sidecar:
                 self.sidecar_port = self.sidecar_port or free_port()
                 # The bot's report links point at this sidecar, whatever its port.
                 actions_env.setdefault("EMOTICAL_REPORT_URL",
                                        f"{self.sidecar_url}/report/{{session_id}}")
             self.services = [
-                action_server(self.actions_port, self.redis_url, self.log_dir, actions_env),
+                action_server(self.actions_port, self.redis_url, self.log_dir, actions_env,
+                              host=self.host),
                 rasa_server(self.rasa_port, self.model, self.redis_url, self.actions_url,
-                            self.log_dir, extra_env=self.extra_env),
+                            self.log_dir, cors=self.shop_origins, extra_env=env, host=self.host),
             ]
             if self.with_sidecar:
                 self.services.append(sidecar(self.sidecar_port, self.redis_url, self.rasa_url,
-                                             self.log_dir, self.extra_env))
+                                             self.log_dir, env, host=self.host))
             for service in self.services:
                 service.start()
             for service in self.services:

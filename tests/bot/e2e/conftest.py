@@ -7,9 +7,7 @@ skips it because the model may not be trained yet.
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.request
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -20,20 +18,18 @@ ROOT_DOMAIN = Path(__file__).resolve().parents[3] / "domain.yml"
 
 
 class RestClient:
-    """Talks to Rasa's REST channel like the widget would (metadata included)."""
+    """Talks to Rasa's REST channel like a shopper's client would: with a session token the
+    sidecar would have minted for (session, shopper)."""
 
-    def __init__(self, rasa_url: str) -> None:
-        self.url = f"{rasa_url}/webhooks/rest/webhook"
+    def __init__(self, stack: Any) -> None:
+        self.stack = stack
 
-    def send(self, sender: str, message: str,
+    def send(self, session: str, message: str, shopper: Optional[str] = None,
              metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
-        body = {"sender": sender, "message": message}
-        if metadata:
-            body["metadata"] = metadata
-        req = urllib.request.Request(self.url, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return json.loads(resp.read())
+        from stack.rest import rest_turn
+
+        token = self.stack.session_token(session, shopper)
+        return rest_turn(self.stack.rasa_url, token, message, metadata)
 
     @staticmethod
     def texts(replies: List[Dict[str, Any]]) -> List[str]:
@@ -60,7 +56,7 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def rest(running_stack: Any) -> RestClient:
-    return RestClient(running_stack.rasa_url)
+    return RestClient(running_stack)
 
 
 @pytest.fixture()

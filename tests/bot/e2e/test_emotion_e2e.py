@@ -40,8 +40,7 @@ def test_same_complaint_gets_apology_only_from_an_angry_face(rest: RestClient,
                         ("angry", {"angry": 0.9, "calm": 0.1})):
         sid = f"e2e-complaint-{face}"
         stack_redis.hset(keys.session_emotion(sid), mapping=sidecar_state(probs))
-        replies[face] = rest.texts(rest.send(sid, COMPLAINT, {"session_id": sid,
-                                                              "shopper_id": f"u-{face}"}))
+        replies[face] = rest.texts(rest.send(sid, COMPLAINT, f"u-{face}"))
     apologies = set(sympathy_lines("apologise"))
     assert not apologies & set(replies["happy"]), f"happy shopper got an apology: {replies}"
     assert apologies & set(replies["angry"]), f"angry shopper got no apology: {replies}"
@@ -57,23 +56,22 @@ def _recommendation_lines(replies: List[str]) -> List[str]:
 
 def test_likes_and_dislikes_move_weights_and_change_recommendations(rest: RestClient,
                                                                     stack_redis: Any) -> None:
-    meta = {"session_id": "e2e-taste", "shopper_id": "e2e-shopper"}
-    sender = "e2e-taste-conv"
-    before = rest.texts(rest.send(sender, "what do you recommend?", meta))
+    session, shopper = "e2e-taste", "e2e-shopper"
+    before = rest.texts(rest.send(session, "what do you recommend?", shopper))
     cold_lines = _recommendation_lines(before)
     assert cold_lines and not any("you like" in line for line in cold_lines), before
 
-    rest.send(sender, "I love leather", meta)
+    rest.send(session, "I love leather", shopper)
     # A like button for a word that is not a catalog tag: WordNet relates scarlet to red.
-    rest.send(sender, '/express_like{"attribute": "scarlet"}', meta)
-    rest.send(sender, "I'm not into formal stuff", meta)
+    rest.send(session, '/express_like{"attribute": "scarlet"}', shopper)
+    rest.send(session, "I'm not into formal stuff", shopper)
     weights = {k: float(v) for k, v in
                stack_redis.hgetall(keys.shopper_tags("e2e-shopper")).items()}
     assert weights.get("leather", 0) > 0, weights
     assert "scarlet" not in weights and 0 < weights.get("red", 0) < weights["leather"], weights
     assert weights.get("formal", 0) < 0, weights
 
-    after = rest.texts(rest.send(sender, "what do you recommend?", meta))
+    after = rest.texts(rest.send(session, "what do you recommend?", shopper))
     lines = _recommendation_lines(after)
     assert lines and lines != cold_lines, (before, after)
     assert all("you like" in line for line in lines), after
@@ -81,27 +79,25 @@ def test_likes_and_dislikes_move_weights_and_change_recommendations(rest: RestCl
 
 
 def test_delete_my_data_leaves_no_key_of_the_shopper(rest: RestClient, stack_redis: Any) -> None:
-    meta = {"session_id": "e2e-del-s1", "shopper_id": "e2e-del-user"}
-    sender = "e2e-del-conv"
-    stack_redis.hset(keys.session_emotion("e2e-del-s1"), mapping=sidecar_state({"happy": 1.0}))
-    stack_redis.xadd(keys.session_history("e2e-del-s1"), {"valence": "0.9", "face_present": "1"})
-    rest.send(sender, "I love leather", meta)
-    rest.send(sender, "I love suede", {**meta, "session_id": "e2e-del-s2"})
-    assert stack_redis.exists(keys.shopper_tags("e2e-del-user"))
+    """Two sessions of one shopper; "delete my data" in one removes the profile and both
+    sessions at once (no waiting for a timer), and Rasa's save of the deleting turn stores
+    nothing: only the sessions' tombstones remain."""
+    shopper, first, second = "e2e-del-user", "e2e-del-s1", "e2e-del-s2"
+    stack_redis.hset(keys.session_emotion(first), mapping=sidecar_state({"happy": 1.0}))
+    stack_redis.xadd(keys.session_history(first), {"valence": "0.9", "face_present": "1"})
+    rest.send(first, "I love leather", shopper)
+    rest.send(second, "I love suede", shopper)
+    assert stack_redis.exists(keys.shopper_tags(shopper))
 
-    question = rest.send(sender, "please delete my data", meta)
+    question = rest.send(first, "please delete my data", shopper)
     buttons = [b for r in question for b in r.get("buttons") or []]
     assert buttons, f"no confirmation buttons in {question}"
     yes = next(b["payload"] for b in buttons if b["payload"] == "/affirm")
-    assert stack_redis.exists(keys.shopper_tags("e2e-del-user")), "deleted before confirming"
+    assert stack_redis.exists(keys.shopper_tags(shopper)), "deleted before confirming"
 
-    done = rest.texts(rest.send(sender, yes, meta))
+    done = rest.texts(rest.send(first, yes, shopper))
     assert any("deleted" in t.lower() for t in done), done
-    owned = ("e2e-del-user", "e2e-del-s1", "e2e-del-s2", sender)
-    deadline = time.monotonic() + 10  # Rasa re-saves the conversation; the action removes it after
-    while True:
-        left = [k for k in stack_redis.scan_iter("emotical:*") if any(o in k for o in owned)]
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    left = [k for k in stack_redis.scan_iter("emotical:*")
+            if any(o in k for o in (shopper, first, second)) and not k.endswith(":deleted")]
     assert left == [], f"keys left after deletion: {left}"
+    assert stack_redis.exists(keys.session_tombstone(first), keys.session_tombstone(second)) == 2

@@ -13,9 +13,23 @@ from typing import List
 
 import redis
 
+from emotical_shared.tokens import SESSION, Signer
 from stack.fingerprint import model_path
 from stack.processes import base_env, vision_python
 from stack.redis_server import ROOT, free_port
+from stack.rest import rest_turn
+
+
+def _listening(port: int) -> List[str]:
+    """Local addresses (hex, as /proc/net/tcp* writes them) with a socket listening on `port`."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:
+                found.append(address)
+    return found
 
 
 def _children(pid: int) -> List[int]:
@@ -69,13 +83,16 @@ def test_demo_starts_everything_and_ctrl_c_stops_all_of_it(tmp_path: Path) -> No
         state = json.loads((tmp_path / "run" / "stack.json").read_text())
         assert state["rasa"] == f"http://127.0.0.1:{ports['RASA']}"
 
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{ports['RASA']}/webhooks/rest/webhook",
-            data=json.dumps({"sender": "demo-test", "message": "hi"}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            assert json.loads(resp.read()), "the demo's Rasa gave no reply to 'hi'"
+        secret_file = tmp_path / "secret"
+        assert secret_file.stat().st_mode & 0o077 == 0, "the demo's secret is readable by others"
+        token = Signer(secret_file.read_text().strip()).mint(SESSION, "u-demo", "demo-test")
+        replies = rest_turn(f"http://127.0.0.1:{ports['RASA']}", token, "hi")
+        assert replies, "the demo's Rasa gave no reply to 'hi'"
+        loopback = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1
+        for name, port in ports.items():
+            addresses = _listening(port)
+            assert addresses and set(addresses) <= loopback, \
+                f"{name} listens on {addresses} (hex), not only on loopback"
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['SIDECAR']}/healthz", timeout=10) as r:
             assert r.status == 200
         client = redis.Redis(host="127.0.0.1", port=ports["REDIS"])
