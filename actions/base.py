@@ -32,7 +32,7 @@ class EmotionAction(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         """Run `step` in the turn's session scope (rasa-sdk's entry point)."""
-        with logs.session_scope(session_id(tracker)):
+        with logs.session_scope(session_id(tracker, self.rt.signer)):
             return await self.step(dispatcher, tracker, domain)
 
     @abstractmethod

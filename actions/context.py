@@ -1,13 +1,19 @@
 """What an action needs to know from the tracker: whose session, which product, what was said.
 
-The widget sends `{session_id, shopper_id, product_id}` as message metadata. Rasa stores it on the
-`user` event, not in `latest_message`, so it is read from the last user event; both ids fall back
-to the sender id. Ids that do not fit the Redis schema fall back too (and are logged). Every
-id an action uses is read here.
+Whose session it is comes only from a session token: Rasa's channels (bot/channels.py) verify
+it, make its session id the conversation (sender) id and pass it on in the message metadata
+(`token`), where Rasa stores it on the `user` event (not in `latest_message`). The actions verify
+it again here and take both ids from it; other metadata fields named `session_id` or
+`shopper_id` are never read. A turn without a token comes from the operator's own tools
+(`rasa shell`, Rasa's API with its token): its ids are the sender id, or for a sender id that
+fails validation an id derived from it (each such sender its own, never a shared bucket). A
+token that fails, or names another conversation, counts as no token. Every id an action uses is
+read here.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
@@ -16,6 +22,7 @@ from rasa_sdk import Tracker
 
 from emotical_shared import logs
 from emotical_shared.redis_schema import InvalidIdError, validate_id
+from emotical_shared.tokens import SESSION, Signer, TokenError
 
 from .catalog import Catalog
 
@@ -28,6 +35,8 @@ class TurnContext:
 
     session_id: str
     shopper_id: str
+    #: Whether the ids come from a verified session token (False: the operator's own tools).
+    verified: bool
     #: Rasa's conversation id (names the stored tracker), as the channel gave it.
     sender_id: str
     product_id: Optional[str]
@@ -55,46 +64,68 @@ def events_this_session(tracker: Tracker) -> List[Dict[str, Any]]:
     return events
 
 
-def _valid(value: Any, kind: str, fallback: str, warn: bool = True) -> str:
-    if value in (None, ""):
-        return fallback
-    try:
-        return validate_id(str(value), kind)
-    except InvalidIdError:
-        if warn:  # the rejected value is the client's: name its kind only
-            logs.event(logger, logging.WARNING, "metadata_id_rejected", kind=kind)
-        return fallback
+@dataclass(frozen=True)
+class Identity:
+    """The session and shopper a turn belongs to, and whether a token proved it."""
+
+    session_id: str
+    shopper_id: str
+    verified: bool
+
+
+def derived_id(sender: str) -> str:
+    """The id of a sender id that does not fit the key schema: its own, stable, never shared."""
+    return "x-" + hashlib.sha256(sender.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _sender(tracker: Tracker) -> str:
     try:
         return validate_id(tracker.sender_id, "sender")
     except InvalidIdError:
-        return "invalid-sender"
+        return derived_id(str(tracker.sender_id))
 
 
 def _metadata(event: Mapping[str, Any]) -> Mapping[str, Any]:
     return event.get("metadata") or {}
 
 
-def session_id(tracker: Tracker) -> str:
+def identity(tracker: Tracker, signer: Signer, warn: bool = True) -> Identity:
+    """Who the current turn belongs to: the verified token's ids, else the sender's own."""
+    sender = _sender(tracker)
+    token = _metadata(last_user_event(tracker) or {}).get("token")
+    if token:
+        try:
+            claims = signer.verify(token, SESSION)
+        except TokenError as exc:
+            if warn:
+                logs.event(logger, logging.WARNING, "turn_token_refused", reason=exc.reason)
+        else:
+            if claims.session_id == tracker.sender_id and claims.session_id is not None:
+                return Identity(claims.session_id, claims.shopper_id, True)
+            if warn:
+                logs.event(logger, logging.WARNING, "turn_token_refused",
+                           reason="token of another conversation")
+    return Identity(sender, sender, False)
+
+
+def session_id(tracker: Tracker, signer: Signer) -> str:
     """The session the current turn belongs to (what `turn_context` reads, without logging)."""
-    event = last_user_event(tracker) or {}
-    return _valid(_metadata(event).get("session_id"), "session", _sender(tracker), warn=False)
+    return identity(tracker, signer, warn=False).session_id
 
 
-def turn_context(tracker: Tracker) -> TurnContext:
+def turn_context(tracker: Tracker, signer: Signer) -> TurnContext:
     """Read the current turn's ids, intent, sentiment and entities from the tracker."""
     event = last_user_event(tracker) or {}
     metadata = _metadata(event)
     parse: Mapping[str, Any] = event.get("parse_data") or tracker.latest_message or {}
-    sender = _sender(tracker)
+    who = identity(tracker, signer)
     product = metadata.get("product_id") or tracker.get_slot("product_id")
     intent = (parse.get("intent") or {}).get("name")
     sentiment = parse.get("sentiment")
     return TurnContext(
-        session_id=_valid(metadata.get("session_id"), "session", sender),
-        shopper_id=_valid(metadata.get("shopper_id"), "shopper", sender),
+        session_id=who.session_id,
+        shopper_id=who.shopper_id,
+        verified=who.verified,
         sender_id=tracker.sender_id,
         product_id=str(product) if product else None,
         message_id=str(event.get("message_id") or parse.get("message_id") or event.get("timestamp", "")),

@@ -54,7 +54,7 @@ class ActionFuseMood(EmotionAction):
             # Already fused this turn: Rasa runs this action for the slots' custom mappings
             # right after the message, and stories run it again as a step.
             return []
-        rt, ctx, now = self.rt, turn_context(tracker), time.time()
+        rt, ctx, now = self.rt, turn_context(tracker, self.rt.signer), time.time()
         mood, face, text = await read_mood(rt, ctx, now)
         first_time = False
         if rt.settings.emotion_reads and ctx.message_id:
@@ -89,7 +89,7 @@ class ActionExpressSympathy(EmotionAction):
 
     async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        ctx = turn_context(tracker)
+        ctx = turn_context(tracker, self.rt.signer)
         mood = await current_mood(self.rt, tracker, ctx)
         if mood.sympathy_level <= 0:
             return []

@@ -73,7 +73,7 @@ class ActionAskPreference(EmotionAction):
 
     async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        rt, ctx = self.rt, turn_context(tracker)
+        rt, ctx = self.rt, turn_context(tracker, self.rt.signer)
         try:
             weights, counts = await rt.store.profile(ctx.shopper_id, ctx.session_id)
         except RedisUnavailableError:
@@ -101,7 +101,7 @@ class ActionUpdateTagWeights(EmotionAction):
 
     async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        rt, ctx = self.rt, turn_context(tracker)
+        rt, ctx = self.rt, turn_context(tracker, self.rt.signer)
         polarity = POLARITY.get(ctx.intent or "")
         if polarity is None:
             return []

@@ -30,7 +30,7 @@ class ActionRecommend(EmotionAction):
 
     async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        rt, ctx = self.rt, turn_context(tracker)
+        rt, ctx = self.rt, turn_context(tracker, self.rt.signer)
         category = named_category(rt.catalog, tracker, ctx)
         try:
             weights, _counts = await rt.store.profile(ctx.shopper_id, ctx.session_id)
@@ -71,7 +71,7 @@ class ActionProductInfo(EmotionAction):
 
     async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        rt, ctx = self.rt, turn_context(tracker)
+        rt, ctx = self.rt, turn_context(tracker, self.rt.signer)
         product = rt.catalog.get(ctx.product_id)
         if product is None:
             self.say(dispatcher, render(domain, "utter_product_unknown"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from emotical_shared import logs
+from emotical_shared.tokens import Signer, signer_from_env
 
 from .catalog import Catalog, load_catalog
 from .settings import Settings
@@ -34,6 +35,8 @@ class Runtime:
     catalog: Catalog
     store: Store
     relater: TagRelater
+    #: Verifies the session tokens the channel passes on (the server secret's).
+    signer: Signer
 
 
 _runtime: Optional[Runtime] = None
@@ -49,7 +52,7 @@ def build_runtime(settings: Settings, min_products: int = MIN_PRODUCTS,
         relater.warm_up(background=True)
     logs.event(logger, logging.INFO, "catalog_loaded", products=len(catalog.products),
                categories=len(catalog.categories), tags=len(catalog.tags))
-    return Runtime(settings, catalog, Store(settings), relater)
+    return Runtime(settings, catalog, Store(settings), relater, signer_from_env(create=False))
 
 
 def get_runtime() -> Runtime:

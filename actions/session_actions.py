@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any, Dict, List
 
@@ -12,7 +11,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from emotical_shared import logs
 from emotical_shared import redis_schema as keys
-from emotical_shared.redis_schema import InvalidIdError
 
 from .base import EmotionAction
 from .context import turn_context
@@ -47,7 +45,7 @@ class ActionSessionReport(EmotionAction):
 
     async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        rt, ctx = self.rt, turn_context(tracker)
+        rt, ctx = self.rt, turn_context(tracker, self.rt.signer)
         url = rt.settings.report_url.format(session_id=ctx.session_id)
         try:
             history = await rt.store.history(ctx.session_id)
@@ -72,7 +70,7 @@ class ActionDeleteMyData(EmotionAction):
 
     async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        rt, ctx = self.rt, turn_context(tracker)
+        rt, ctx = self.rt, turn_context(tracker, self.rt.signer)
         pending = bool(tracker.get_slot("pending_delete"))
         if ctx.intent == "delete_my_data":
             self.say(dispatcher, render(domain, "utter_confirm_delete"))
@@ -89,12 +87,6 @@ class ActionDeleteMyData(EmotionAction):
             return [SlotSet("pending_delete", False)]
         logs.event(logger, logging.INFO, "shopper_data_deleted",
                    shopper=logs.id_tag(ctx.shopper_id), keys=len(removed))
-        # Rasa stores this very conversation again once the action returns: delete it after.
-        trackers = {keys.session_tracker(ctx.session_id), *(
-            k for k in removed if k.startswith(keys.RASA_TRACKER_PREFIX))}
-        with contextlib.suppress(InvalidIdError):
-            trackers.add(keys.session_tracker(ctx.sender_id))
-        rt.store.delete_later(sorted(trackers), rt.settings.tracker_delete_delay_s, ctx.session_id)
         self.say(dispatcher, render(domain, "utter_data_deleted", count=len(removed),
                                     what=describe_removed(removed, ctx.shopper_id)))
         return [SlotSet("pending_delete", False)]

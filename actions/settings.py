@@ -60,9 +60,9 @@ class Settings:
     top_k: int = 3
     #: Link to the session report page; `{session_id}` is filled in.
     report_url: str = "/report/{session_id}"
-    #: Rasa saves the conversation after the delete action returns, so its stored tracker is
-    #: deleted once more this many seconds later.
-    tracker_delete_delay_s: float = 2.0
+    #: A shopper profile (tag weights, seen products, session list) is deleted after this many
+    #: seconds without use (EMOTICAL_PROFILE_TTL_DAYS, 180 days).
+    profile_ttl_s: int = 180 * 24 * 3600
     #: Folder where profile updates that could not reach Redis wait to be retried.
     spool_dir: Path = ROOT / "var" / "actions" / "spool"
 
@@ -103,9 +103,9 @@ class Settings:
             report_url=read(env, "EMOTICAL_REPORT_URL", d.report_url, str,
                             lambda v: "{session_id}" in v, "a URL containing {session_id}"),
             spool_dir=read(env, "EMOTICAL_SPOOL_DIR", d.spool_dir, Path),
-            tracker_delete_delay_s=read(env, "EMOTICAL_TRACKER_DELETE_DELAY_S",
-                                        d.tracker_delete_delay_s, float, non_negative,
-                                        "seconds >= 0"),
+            profile_ttl_s=int(24 * 3600 * read(env, "EMOTICAL_PROFILE_TTL_DAYS",
+                                               d.profile_ttl_s / 86400, float, positive,
+                                               "days > 0")),
         )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -95,25 +94,34 @@ class Store:
         """Append one message's sentiment to the chat stream (once per message id) and register
         the session under the shopper. Returns False when the message was already recorded."""
         meta, chat = keys.session_meta(sid), keys.session_chat(sid)
-        ttl = keys.SESSION_TTL_S
+        tombstone, sessions = keys.session_tombstone(sid), keys.shopper_sessions(uid)
+        ttl, profile_ttl = keys.SESSION_TTL_S, self.settings.profile_ttl_s
 
         async def write(r: aioredis.Redis) -> bool:
-            last = await r.hget(meta, "last_message_id")
-            if last == message_id:
-                return False
-            now = f"{time.time():.3f}"
-            pipe = r.pipeline(transaction=True)
-            pipe.xadd(chat, {k: str(v) for k, v in fields.items()},
-                      maxlen=keys.CHAT_MAXLEN, approximate=True)
-            pipe.hsetnx(meta, "started", now)
-            mapping = {"shopper_id": uid, "last_message_id": message_id, "updated": now}
-            if product_id:
-                mapping["product_id"] = product_id
-            pipe.hset(meta, mapping=mapping)
-            pipe.sadd(keys.shopper_sessions(uid), sid)
-            pipe.expire(chat, ttl)
-            pipe.expire(meta, ttl)
-            await pipe.execute()
+            async with r.pipeline(transaction=True) as pipe:
+                # A deleted session stays deleted: the write fails if the tombstone appears.
+                await pipe.watch(tombstone, meta)
+                if await pipe.exists(tombstone):
+                    return False
+                if await pipe.hget(meta, "last_message_id") == message_id:
+                    return False
+                now = f"{time.time():.3f}"
+                pipe.multi()
+                pipe.xadd(chat, {k: str(v) for k, v in fields.items()},
+                          maxlen=keys.CHAT_MAXLEN, approximate=True)
+                pipe.hsetnx(meta, "started", now)
+                mapping = {"shopper_id": uid, "last_message_id": message_id, "updated": now}
+                if product_id:
+                    mapping["product_id"] = product_id
+                pipe.hset(meta, mapping=mapping)
+                pipe.sadd(sessions, sid)
+                pipe.expire(chat, ttl)
+                pipe.expire(meta, ttl)
+                pipe.expire(sessions, profile_ttl)
+                try:
+                    await pipe.execute()
+                except WatchError:
+                    return False  # deleted (or recorded by a twin) meanwhile
             return True
 
         return await self._run("record_message", sid, write)
@@ -156,8 +164,15 @@ class Store:
     async def mark_seen(self, uid: str, session: str, product_ids: Sequence[str]) -> None:
         """Remember products shown to the shopper."""
         if product_ids:
-            await self._run("mark_seen", session,
-                            lambda r: r.sadd(keys.shopper_seen(uid), *product_ids))
+            key, ttl = keys.shopper_seen(uid), self.settings.profile_ttl_s
+
+            async def mark(r: aioredis.Redis) -> None:
+                pipe = r.pipeline(transaction=True)
+                pipe.sadd(key, *product_ids)
+                pipe.expire(key, ttl)
+                await pipe.execute()
+
+            await self._run("mark_seen", session, mark)
 
     async def update_profile(self, uid: str, session: str,
                              obs: Mapping[str, TagObservation]) -> Optional[Dict[str, float]]:
@@ -167,7 +182,7 @@ class Store:
             return {}
         try:
             return await self._run("update_profile", session,
-                                   lambda r: self._apply(r, uid, obs))
+                                   lambda r: self._apply(r, uid, obs, self.settings.profile_ttl_s))
         except RedisUnavailableError:
             self.spool.append(uid, obs)
             logs.event(logger, logging.WARNING, "profile_update_queued", session=session,
@@ -175,8 +190,10 @@ class Store:
             return None
 
     @staticmethod
-    async def _apply(r: aioredis.Redis, uid: str,
-                     obs: Mapping[str, TagObservation]) -> Dict[str, float]:
+    async def _apply(r: aioredis.Redis, uid: str, obs: Mapping[str, TagObservation],
+                     ttl_s: int) -> Dict[str, float]:
+        """Move the observed tags' weights in one optimistic transaction; the profile's idle
+        expiry starts again."""
         tags_key, counts_key = keys.shopper_tags(uid), keys.shopper_tag_counts(uid)
         names = list(obs)
         async with r.pipeline(transaction=True) as pipe:
@@ -189,6 +206,8 @@ class Store:
                     pipe.multi()
                     pipe.hset(tags_key, mapping={t: repr(v) for t, v in new_w.items()})
                     pipe.hset(counts_key, mapping={t: repr(v) for t, v in new_c.items()})
+                    pipe.expire(tags_key, ttl_s)
+                    pipe.expire(counts_key, ttl_s)
                     await pipe.execute()
                     return new_w
                 except WatchError:
@@ -206,7 +225,7 @@ class Store:
                 entries = list(self.spool.read(path))
                 for i, (uid, obs) in enumerate(entries):
                     try:
-                        await self._apply(self._redis(), uid, obs)
+                        await self._apply(self._redis(), uid, obs, self.settings.profile_ttl_s)
                         applied += 1
                     except (RedisError, OSError, asyncio.TimeoutError):
                         self.spool.restore(entries[i:])
@@ -221,34 +240,14 @@ class Store:
 
     # -- deletion ----------------------------------------------------------------------------
 
-    def delete_later(self, redis_keys: Sequence[str], delay_s: float, session: str) -> threading.Timer:
-        """Delete keys again after `delay_s` (Rasa re-saves its tracker after the action ends).
-
-        Runs in a timer thread with its own short-lived client, so it outlives the request.
-        """
-        def run() -> None:
-            import redis as sync_redis
-
-            try:
-                client = sync_redis.Redis.from_url(
-                    self.settings.redis_url, socket_connect_timeout=self.settings.redis_timeout_s)
-                try:
-                    client.delete(*redis_keys)
-                finally:
-                    client.close()
-            except (RedisError, OSError) as exc:
-                # A timer thread: outside the action's session scope, so the session is passed.
-                logs.event(logger, logging.WARNING, "tracker_delete_failed", session=session,
-                           error=type(exc).__name__)
-
-        timer = threading.Timer(delay_s, run)
-        timer.daemon = True
-        timer.start()
-        return timer
-
     async def delete_shopper(self, uid: str, current_sid: Optional[str]) -> List[str]:
         """Delete the shopper's profile and every session registered to them (plus the current
-        one); returns the keys that existed and are now gone."""
+        one); returns the keys that existed and are now gone.
+
+        Each session gets its tombstone in the same transaction, so nothing can bring it back:
+        not Rasa's save of this very conversation once the action returns (the tracker store
+        honours tombstones), not a camera still streaming (the sidecar does too).
+        """
         self.spool.drop_shopper(uid)
 
         async def delete(r: aioredis.Redis) -> List[str]:
@@ -256,13 +255,15 @@ class Store:
             if current_sid:
                 sids.add(current_sid)
             candidates = list(keys.shopper_keys(uid))
-            for sid in sorted(sids):
-                candidates.extend(keys.session_keys(sid))
             pipe = r.pipeline(transaction=True)
+            for sid in sorted(sids):
+                pipe.set(keys.session_tombstone(sid), "1", ex=keys.TOMBSTONE_TTL_S)
+                candidates.extend(keys.session_keys(sid))
             for key in candidates:
                 pipe.delete(key)
-            removed = await pipe.execute()
-            return [k for k, n in zip(candidates, removed, strict=False) if n]
+            replies = await pipe.execute()
+            removed = replies[len(sids):]
+            return [k for k, n in zip(candidates, removed, strict=True) if n]
 
         return await self._run("delete_shopper", current_sid or uid, delete)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, Iterator
@@ -11,6 +12,11 @@ import yaml
 
 from actions.runtime import Runtime, build_runtime, set_runtime
 from actions.settings import Settings
+
+from .helpers import TEST_SECRET
+
+# The runtime verifies the channel's session tokens with the server secret: the tests' own.
+os.environ["EMOTICAL_SECRET"] = TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -35,14 +41,13 @@ def make_runtime(base: Runtime, **overrides: Any) -> Runtime:
     from actions.store import Store
 
     settings = replace(base.settings, **overrides)
-    return Runtime(settings, base.catalog, Store(settings), base.relater)
+    return Runtime(settings, base.catalog, Store(settings), base.relater, base.signer)
 
 
 @pytest.fixture()
 def runtime(_shared_runtime: Runtime, redis_url: str, tmp_path: Path) -> Iterator[Runtime]:
     """The process runtime pointed at the emptied test Redis, with its own spool folder."""
-    rt = make_runtime(_shared_runtime, redis_url=redis_url, spool_dir=tmp_path / "spool",
-                      tracker_delete_delay_s=0.05)
+    rt = make_runtime(_shared_runtime, redis_url=redis_url, spool_dir=tmp_path / "spool")
     set_runtime(rt)
     yield rt
     set_runtime(None)

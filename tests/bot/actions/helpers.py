@@ -11,6 +11,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from emotical_shared.labels import LABELS, VALENCE_AROUSAL
+from emotical_shared.tokens import SESSION, Signer
+
+#: The action tests' server secret (conftest puts it in EMOTICAL_SECRET before the runtime starts).
+TEST_SECRET = "action-tests-secret-" + "x" * 24
+SIGNER = Signer(TEST_SECRET)
 
 
 def emotion_hash(probs: Dict[str, float], age_s: float = 0.5, face: bool = True) -> Dict[str, str]:
@@ -52,12 +57,33 @@ def attribute(value: str) -> Dict[str, Any]:
     return {"entity": "attribute", "value": value, "start": 0, "end": len(value)}
 
 
+def stamped(event: Dict[str, Any], sender: str) -> Dict[str, Any]:
+    """`event` as Rasa's channel stores it: metadata ids replaced by a verified session token.
+
+    The metadata's `session_id` (default: the sender) and `shopper_id` (default: the session)
+    become a token's ids, as if the sidecar had minted it for that shopper.
+    """
+    meta = dict(event.get("metadata") or {})
+    if event.get("event") != "user" or "token" in meta or not (
+            {"session_id", "shopper_id"} & meta.keys()):
+        return event
+    sid = meta.get("session_id") or sender
+    uid = meta.get("shopper_id") or sid
+    meta.update(session_id=sid, shopper_id=uid, token=SIGNER.mint(SESSION, uid, sid))
+    return {**event, "metadata": meta}
+
+
 def make_tracker(events: List[Dict[str, Any]], slots: Optional[Dict[str, Any]] = None,
-                 sender: str = "sender-1") -> Tracker:
-    """A rasa-sdk Tracker over these events."""
+                 sender: Optional[str] = None) -> Tracker:
+    """A rasa-sdk Tracker over these events, as the channel makes them: the conversation is the
+    last user event's session (`sender` overrides it), and metadata ids arrive as a token."""
     last_user = next((e for e in reversed(events) if e.get("event") == "user"), None)
-    return Tracker(sender, dict(slots or {}), (last_user or {}).get("parse_data") or {}, events,
-                   False, None, {}, None)
+    conversation = sender or ((last_user or {}).get("metadata") or {}).get("session_id") \
+        or "sender-1"
+    events = [stamped(e, conversation) for e in events]
+    last_user = next((e for e in reversed(events) if e.get("event") == "user"), None)
+    return Tracker(conversation, dict(slots or {}), (last_user or {}).get("parse_data") or {},
+                   events, False, None, {}, None)
 
 
 def run_action(action: Any, tracker: Tracker,

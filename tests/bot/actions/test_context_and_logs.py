@@ -28,7 +28,7 @@ def _category(value: str) -> Dict[str, Any]:
 def _named(runtime: Any, entities: List[str], slot: Optional[str]) -> Optional[str]:
     event = user_event("browse_category", entities=[_category(v) for v in entities])
     tracker = make_tracker([event], {"product_category": slot} if slot else {})
-    return named_category(runtime.catalog, tracker, turn_context(tracker))
+    return named_category(runtime.catalog, tracker, turn_context(tracker, runtime.signer))
 
 
 def test_named_category_prefers_the_message_then_the_slot(runtime: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, Dict, List
 
@@ -171,30 +172,47 @@ def test_delete_asks_first_then_removes_every_key_of_the_shopper(
     events, msgs = run_action(ActionDeleteMyData(),
                               make_tracker([say("affirm")], {"pending_delete": True}), domain)
     assert slots_of(events) == {"pending_delete": False}
-    left = [k for k in redis_client.keys("*") if "shopper-1" in k or "sess-" in k]
+    left = [k for k in redis_client.keys("*") if ("shopper-1" in k or "sess-" in k)
+            and not k.endswith(":deleted")]
     assert left == [], f"keys of the shopper left after deletion: {left}"
+    for sid in ("sess-0", "sess-1"):
+        assert 0 < redis_client.ttl(keys.session_tombstone(sid)) <= keys.TOMBSTONE_TTL_S, \
+            f"{sid} has no tombstone: a late writer could bring it back"
     assert redis_client.get("emotical:shopper:someone-else:tags") == "kept"
     assert "your taste profile" in msgs[0]["text"] and "2 sessions" in msgs[0]["text"], msgs
 
 
-def test_delete_removes_the_conversation_rasa_saves_afterwards(
-        runtime: Any, redis_client: Any, domain: Dict[str, Any]) -> None:
-    import time
-    from dataclasses import replace
+def test_delete_leaves_nothing_rasa_or_a_late_message_could_save_again(
+        runtime: Any, redis_client: Any, domain: Dict[str, Any], redis_url: str) -> None:
+    """Rasa saves this very conversation after the delete action returns; the tracker store
+    (bot.tracker_store) finds the session's tombstone and writes nothing, and a late message's
+    chat record is refused too. No timer is involved."""
+    from urllib.parse import urlparse
 
-    runtime.settings = replace(runtime.settings, tracker_delete_delay_s=0.2)
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from actions.mood_actions import ActionFuseMood
+    from bot.tracker_store import TombstoneRedisTrackerStore
+
+    url = urlparse(redis_url)
+    store = TombstoneRedisTrackerStore(domain=Domain.empty(), host=url.hostname, port=url.port,
+                                       key_prefix="emotical")
+    conversation = DialogueStateTracker("sess-1", [])
+    conversation.update(UserUttered("I love red, delete my data"))
+    asyncio.run(store.save(conversation))
     run_action(ActionUpdateTagWeights(), make_tracker([say("express_like", "red")]), domain)
-    run_action(ActionDeleteMyData(), make_tracker([say("affirm")], {"pending_delete": True},
-                                                  sender="conv-7"), domain)
-    # What Rasa does right after the action: save the conversation under its tracker key.
-    for sid in ("conv-7", "sess-1"):
-        redis_client.set(keys.session_tracker(sid), '{"events": ["I love red"]}')
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and (redis_client.exists(keys.session_tracker("conv-7"))
-                                           or redis_client.exists(keys.session_tracker("sess-1"))):
-        time.sleep(0.05)
-    assert not redis_client.exists(keys.session_tracker("conv-7")), "conversation kept"
-    assert not redis_client.exists(keys.session_tracker("sess-1")), "session conversation kept"
+    run_action(ActionDeleteMyData(), make_tracker([say("affirm")], {"pending_delete": True}),
+               domain)
+    assert not redis_client.exists(keys.session_tracker("sess-1")), "conversation kept"
+
+    conversation.update(UserUttered("one more thing"))  # Rasa's save at the end of the turn
+    asyncio.run(store.save(conversation))
+    run_action(ActionFuseMood(), make_tracker([say("complain", score=-0.6)]), domain)
+    assert not redis_client.exists(keys.session_tracker("sess-1")), "Rasa's save brought it back"
+    assert not redis_client.exists(keys.session_chat("sess-1")), "a late message was recorded"
+    assert not redis_client.exists(keys.session_meta("sess-1"))
 
 
 def test_delete_declined_keeps_data(runtime: Any, redis_client: Any, domain: Dict[str, Any]) -> None:
@@ -206,12 +224,40 @@ def test_delete_declined_keeps_data(runtime: Any, redis_client: Any, domain: Dic
     assert "kept your data" in msgs[0]["text"]
 
 
+def test_ids_in_metadata_without_a_token_are_never_trusted(runtime: Any, redis_client: Any,
+                                                            domain: Dict[str, Any]) -> None:
+    """A client that writes a victim's ids into metadata, without their token, moves only its
+    own conversation's profile."""
+    forged = {**say("express_like", "red"), "metadata": {"session_id": "victim-sess",
+                                                         "shopper_id": "victim", "token": ""}}
+    run_action(ActionUpdateTagWeights(), make_tracker([forged], sender="outsider-1"), domain)
+    assert weights(redis_client, "victim") == {}, "the victim's profile moved"
+    assert weights(redis_client, "outsider-1")["red"] > 0
+
+
+def test_a_token_for_another_conversation_counts_as_no_token(runtime: Any, redis_client: Any,
+                                                             domain: Dict[str, Any]) -> None:
+    """A victim's genuine token replayed into another conversation proves nothing there."""
+    run_action(ActionUpdateTagWeights(),
+               make_tracker([say("express_like", "red", session_id="victim-sess",
+                                 shopper_id="victim")], sender="outsider-2"), domain)
+    assert weights(redis_client, "victim") == {}
+    assert weights(redis_client, "outsider-2")["red"] > 0
+
+
 @pytest.mark.parametrize("bad", ["../etc", "a b", "x" * 200])
-def test_malformed_metadata_ids_fall_back_to_the_sender(runtime: Any, redis_client: Any,
-                                                        domain: Dict[str, Any], bad: str) -> None:
-    event = say("express_like", "red", session_id=bad, shopper_id=bad)
-    run_action(ActionUpdateTagWeights(), make_tracker([event], sender="fallback-1"), domain)
-    assert weights(redis_client, "fallback-1")["red"] > 0
+def test_a_malformed_sender_gets_its_own_derived_id_never_a_shared_one(
+        runtime: Any, redis_client: Any, domain: Dict[str, Any], bad: str) -> None:
+    from actions.context import derived_id
+
+    run_action(ActionUpdateTagWeights(), make_tracker([say("express_like", "red", token="")],
+                                                      sender=bad), domain)
+    run_action(ActionUpdateTagWeights(), make_tracker([say("express_like", "blue", token="")],
+                                                      sender=bad + "-other"), domain)
+    mine, other = weights(redis_client, derived_id(bad)), weights(redis_client,
+                                                                 derived_id(bad + "-other"))
+    assert set(mine) >= {"red"} and "blue" not in mine, mine
+    assert set(other) >= {"blue"} and "red" not in other, "two bad senders shared a profile"
 
 
 def test_face_reaction_is_learned_once_per_message(runtime: Any, redis_client: Any,
