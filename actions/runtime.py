@@ -52,7 +52,7 @@ def build_runtime(settings: Settings, min_products: int = MIN_PRODUCTS,
         relater.warm_up(background=True)
     logs.event(logger, logging.INFO, "catalog_loaded", products=len(catalog.products),
                categories=len(catalog.categories), tags=len(catalog.tags))
-    return Runtime(settings, catalog, Store(settings), relater, signer_from_env(create=False))
+    return Runtime(settings, catalog, Store(settings), relater, signer_from_env())
 
 
 def get_runtime() -> Runtime:

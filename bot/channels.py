@@ -73,7 +73,7 @@ class _Verifier:
 
     def verify(self, token: Any) -> Claims:
         if self._signer is None:
-            self._signer = signer_from_env(create=False)
+            self._signer = signer_from_env()
         return self._signer.verify(token, SESSION)
 
 

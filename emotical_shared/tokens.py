@@ -176,3 +176,28 @@ def signer_from_env(env: Optional[Mapping[str, str]] = None, create: bool = True
 def derived_secret(secret: str, purpose: str) -> str:
     """A secret for one purpose (`actions`, `rasa-api`), derived so that it reveals no other."""
     return hmac.new(secret.encode(), f"emotical/{purpose}".encode(), hashlib.sha256).hexdigest()
+
+
+def _main(argv: Optional[list] = None) -> int:
+    """Developer tool: print a door token or mint a shopper's tokens with this machine's secret.
+
+    python -m emotical_shared.tokens door actions|rasa-api
+    python -m emotical_shared.tokens session SESSION_ID [SHOPPER_ID]
+    """
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) == 2 and args[0] == "door" and args[1] in ("actions", "rasa-api"):
+        print(derived_secret(load_secret(), args[1]))
+        return 0
+    if 2 <= len(args) <= 3 and args[0] == "session":
+        sid = args[1]
+        uid = args[2] if len(args) == 3 else f"u-{sid}"
+        print(signer_from_env().mint(SESSION, uid, sid))
+        return 0
+    print(_main.__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

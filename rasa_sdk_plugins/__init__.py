@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 def expected_token() -> str:
     """The token Rasa must send, from this machine's secret (created by `make demo` / stack)."""
-    return derived_secret(load_secret(create=False), "actions")
+    return derived_secret(load_secret(), "actions")
 
 
 def refusal(request: Request, token: str) -> Optional[HTTPResponse]:
