@@ -23,7 +23,8 @@ import numpy as np
 from emotical_shared.labels import LABELS
 from native import OUT_AROUSAL, OUT_DOMINANT, OUT_SCORE, OUT_VALENCE, kernels
 from vision_sidecar.decode import decode_frame
-from vision_sidecar.expression.base import FACE_SIZE, ExpressionBackend, FaceJob
+from vision_sidecar.expression.base import FACE_SIZE, ExpressionBackend, FaceJob, RemoteReader
+from vision_sidecar.expression.rekognition import face_crop_jpeg
 from vision_sidecar.faces import Box, FaceLocator, TrackState
 from vision_sidecar.sessions import Session, SessionRegistry
 from vision_sidecar.settings import Settings
@@ -40,6 +41,8 @@ class Analysis:
     scale: int
     #: CPU seconds of this thread per stage (not wall time: robust on a shared machine).
     timings: Dict[str, float] = field(default_factory=dict)
+    #: The face with a margin as JPEG, when a remote reader is to see it.
+    crop: bytes = b""
 
 
 @dataclass
@@ -84,10 +87,12 @@ class Pipeline:
                                    settings.search_every_max, search_pool=self.search_pool)
 
     def close(self) -> None:
-        """Stop the search thread (searches still queued are dropped)."""
+        """Stop the search thread and a remote reader's threads (what is queued is dropped)."""
         self.search_pool.shutdown(wait=True, cancel_futures=True)
+        if isinstance(self.backend, RemoteReader):
+            self.backend.close()
 
-    def analyse(self, track: TrackState, data: bytes) -> Analysis:
+    def analyse(self, track: TrackState, data: bytes, sid: str = "") -> Analysis:
         """Decode, find the shopper's face and build its model input (runs on a pool thread)."""
         t0 = time.thread_time()
         frame = decode_frame(data, self.settings.max_frame_bytes, self.settings.max_pixels)
@@ -98,9 +103,12 @@ class Pipeline:
         if box is not None:
             tensor = kernels.prepare_faces(frame.gray, np.array([box], dtype=np.int32),
                                            FACE_SIZE)[0]
+        crop = b""
+        if box is not None and isinstance(self.backend, RemoteReader) and self.backend.wants(sid):
+            crop = face_crop_jpeg(frame.gray, box)
         t3 = time.thread_time()
         return Analysis(faces=track.faces if box is not None else 0, box=box, tensor=tensor,
-                        scale=frame.scale,
+                        scale=frame.scale, crop=crop,
                         timings={"decode": t1 - t0, "locate": t2 - t1, "crop": t3 - t2})
 
     def analyse_and_classify(self, sid: str, track: TrackState,
@@ -109,10 +117,10 @@ class Pipeline:
 
         Returns the analysis and probabilities over LABELS (all zero without a face).
         """
-        analysis = self.analyse(track, data)
+        analysis = self.analyse(track, data, sid)
         if analysis.tensor is None:
             return analysis, np.zeros(len(LABELS), dtype=np.float64)
-        probs = self.backend.classify([FaceJob(sid, analysis.tensor, data)])[0]
+        probs = self.backend.classify([FaceJob(sid, analysis.tensor)])[0]
         return analysis, np.asarray(probs, dtype=np.float64)
 
     async def process(self, session: Session, data: bytes, ts: Optional[float] = None) -> FrameResult:
@@ -122,6 +130,12 @@ class Pipeline:
             loop = asyncio.get_running_loop()
             analysis, probs = await loop.run_in_executor(
                 self.pool, self.analyse_and_classify, session.sid, session.track, data)
+            if analysis.crop and analysis.tensor is not None and isinstance(self.backend,
+                                                                            RemoteReader):
+                remote = await self.backend.refine(FaceJob(session.sid, analysis.tensor,
+                                                           analysis.crop))
+                if remote is not None:
+                    probs = np.asarray(remote, dtype=np.float64)
             session.frames += 1
             if self.registry.find(session.sid) is not session:  # deleted meanwhile
                 session = self.registry.get(session.sid)

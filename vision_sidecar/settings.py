@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 # SettingsError is the shared class, importable from here as before.
 from emotical_shared import envconfig
-from emotical_shared.envconfig import SettingsError, non_negative, positive, read
+from emotical_shared.envconfig import SettingsError, non_negative, parse_bool, positive, read
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = ROOT / "var" / "models"
@@ -18,8 +18,17 @@ FER_MODEL_FILE = "fer_mini_xception.onnx"
 #: Rasa's port when `EMOTICAL_RASA_URL` is unset: the widget then talks to this host on it.
 DEFAULT_RASA_PORT = 5005
 
+
 def _http_url(v: str) -> bool:
     return v.startswith(("http://", "https://"))
+
+
+def _origins(raw: str) -> Tuple[str, ...]:
+    return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+
+
+def _valid_origins(origins: Tuple[str, ...]) -> bool:
+    return bool(origins) and all(_http_url(o) and o.count("/") == 2 for o in origins)
 
 
 @dataclass(frozen=True)
@@ -36,9 +45,11 @@ class Settings:
     model_dir: Path = DEFAULT_MODEL_DIR
     #: Frames processed per session and second; extra frames are dropped (latest wins).
     max_fps: float = 10.0
-    max_frame_bytes: int = 5 * 1024 * 1024
-    #: Largest image accepted, in pixels (width × height), checked from the header.
-    max_pixels: int = 4096 * 4096
+    #: Largest frame upload (bytes): the widget sends 320-px-wide JPEGs of 10-30 KB.
+    max_frame_bytes: int = 512 * 1024
+    #: Largest image accepted, in pixels (width × height), checked from the header before any
+    #: pixel is decoded: a black 4096×4096 PNG of 49 KB took 200 ms to decode.
+    max_pixels: int = 1280 * 960
     #: Run the face detector every N frames while a face is tracked (tracking in between).
     detect_every: int = 5
     #: Without a face, look for one over the whole frame only every N frames.
@@ -49,6 +60,26 @@ class Settings:
     tau_s: float = 0.8
     tau_decay_s: float = 3.0
     rekognition_per_minute: int = 6
+    #: Rekognition calls per minute over all sessions together (the bill and AWS's quota).
+    rekognition_global_per_minute: int = 120
+    #: Lifetime of a session token (seconds) and of a shopper token (days, = the profile's).
+    session_token_ttl_s: int = 12 * 3600
+    profile_ttl_days: int = 180
+    #: Page origins allowed to open the WebSocket and call the API (CORS); empty: the
+    #: sidecar's own `http://127.0.0.1:<port>` and `http://localhost:<port>`.
+    allowed_origins: Tuple[str, ...] = ()
+    #: Whether a WebSocket without an `Origin` header may connect. Browsers always send one;
+    #: non-browser clients (`vision_sidecar.stream`, the benchmark, scripts) send none and must
+    #: still present a session token, so the Origin check only guards against other web pages.
+    allow_no_origin: bool = True
+    #: Open WebSockets per remote address, and in all.
+    ws_per_client: int = 4
+    ws_max: int = 200
+    #: Frames in work at once over every connection; 0: 8 per worker thread, twice.
+    max_inflight_frames: int = 0
+    #: New sessions per remote address and minute (behind a reverse proxy every shopper has
+    #: the proxy's address, so this is then a limit for all of them together).
+    sessions_per_minute: int = 30
     #: Python's thread switch interval (seconds) in the sidecar: see runtime.py.
     switch_interval_s: float = 0.001
     aws_region: str = "eu-west-1"
@@ -61,6 +92,21 @@ class Settings:
     @property
     def model_path(self) -> Path:
         return self.model_dir / FER_MODEL_FILE
+
+    @property
+    def origins(self) -> Tuple[str, ...]:
+        """The allowed page origins (the sidecar's own when none are configured)."""
+        return self.allowed_origins or (f"http://127.0.0.1:{self.port}",
+                                        f"http://localhost:{self.port}")
+
+    @property
+    def inflight_cap(self) -> int:
+        """Frames in work at once over all connections."""
+        return self.max_inflight_frames or 2 * self.workers * 8
+
+    @property
+    def profile_ttl_s(self) -> int:
+        return self.profile_ttl_days * 24 * 3600
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
@@ -97,6 +143,23 @@ class Settings:
             rekognition_per_minute=read(env, "EMOTICAL_REKOGNITION_PER_MINUTE",
                                         d.rekognition_per_minute, int, non_negative,
                                         "an integer >= 0"),
+            rekognition_global_per_minute=read(env, "EMOTICAL_REKOGNITION_GLOBAL_PER_MINUTE",
+                                               d.rekognition_global_per_minute, int,
+                                               non_negative, "an integer >= 0"),
+            session_token_ttl_s=positive_int("EMOTICAL_SESSION_TOKEN_TTL_S",
+                                             d.session_token_ttl_s),
+            profile_ttl_days=positive_int("EMOTICAL_PROFILE_TTL_DAYS", d.profile_ttl_days),
+            allowed_origins=read(env, "EMOTICAL_ALLOWED_ORIGINS", d.allowed_origins, _origins,
+                                 _valid_origins,
+                                 "comma-separated origins like http://shop.example:8765"),
+            allow_no_origin=read(env, "EMOTICAL_ALLOW_NO_ORIGIN", d.allow_no_origin,
+                                 parse_bool, None, "true or false"),
+            ws_per_client=positive_int("EMOTICAL_WS_PER_CLIENT", d.ws_per_client),
+            ws_max=positive_int("EMOTICAL_WS_MAX", d.ws_max),
+            max_inflight_frames=positive_int("EMOTICAL_MAX_INFLIGHT_FRAMES",
+                                             d.max_inflight_frames),
+            sessions_per_minute=positive_int("EMOTICAL_SESSIONS_PER_MINUTE",
+                                             d.sessions_per_minute),
             aws_region=read(env, "AWS_DEFAULT_REGION", d.aws_region, str.strip, bool,
                             "an AWS region name"),
             log_level=read(env, "EMOTICAL_LOG_LEVEL", d.log_level, str.upper,

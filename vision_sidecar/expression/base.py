@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Optional, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -13,7 +13,8 @@ FACE_SIZE = 64
 
 @dataclass(frozen=True)
 class FaceJob:
-    """One face to classify: its session, its normalised crop (1×64×64), the encoded frame."""
+    """One face to classify: its session, its normalised crop (1×64×64) and, for a remote
+    reader, the face crop as JPEG."""
 
     sid: str
     tensor: np.ndarray
@@ -26,3 +27,14 @@ class ExpressionBackend(Protocol):
     name: str
 
     def classify(self, jobs: Sequence[FaceJob]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class RemoteReader(Protocol):
+    """A backend that also asks a remote service about some faces (`rekognition.py`)."""
+
+    def wants(self, sid: str) -> bool: ...
+
+    async def refine(self, job: FaceJob) -> Optional[np.ndarray]: ...
+
+    def close(self) -> None: ...
