@@ -81,6 +81,9 @@ class Pipeline:
         self.store = store
         self.registry = registry
         self.pool = pool
+        #: The backend when it also asks a remote service (checked once: isinstance against a
+        #: runtime Protocol is slow enough to notice per frame).
+        self.remote: Optional[RemoteReader] = backend if isinstance(backend, RemoteReader) else None
         # full-frame face searches of sessions without a face, off the frame path (faces.py)
         self.search_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-search")
         self.locator = FaceLocator(settings.detect_every, settings.search_every,
@@ -89,8 +92,8 @@ class Pipeline:
     def close(self) -> None:
         """Stop the search thread and a remote reader's threads (what is queued is dropped)."""
         self.search_pool.shutdown(wait=True, cancel_futures=True)
-        if isinstance(self.backend, RemoteReader):
-            self.backend.close()
+        if self.remote is not None:
+            self.remote.close()
 
     def analyse(self, track: TrackState, data: bytes, sid: str = "") -> Analysis:
         """Decode, find the shopper's face and build its model input (runs on a pool thread)."""
@@ -104,7 +107,7 @@ class Pipeline:
             tensor = kernels.prepare_faces(frame.gray, np.array([box], dtype=np.int32),
                                            FACE_SIZE)[0]
         crop = b""
-        if box is not None and isinstance(self.backend, RemoteReader) and self.backend.wants(sid):
+        if box is not None and self.remote is not None and self.remote.wants(sid):
             crop = face_crop_jpeg(frame.gray, box)
         t3 = time.thread_time()
         return Analysis(faces=track.faces if box is not None else 0, box=box, tensor=tensor,
@@ -130,10 +133,9 @@ class Pipeline:
             loop = asyncio.get_running_loop()
             analysis, probs = await loop.run_in_executor(
                 self.pool, self.analyse_and_classify, session.sid, session.track, data)
-            if analysis.crop and analysis.tensor is not None and isinstance(self.backend,
-                                                                            RemoteReader):
-                remote = await self.backend.refine(FaceJob(session.sid, analysis.tensor,
-                                                           analysis.crop))
+            if analysis.crop and analysis.tensor is not None and self.remote is not None:
+                remote = await self.remote.refine(FaceJob(session.sid, analysis.tensor,
+                                                          analysis.crop))
                 if remote is not None:
                     probs = np.asarray(remote, dtype=np.float64)
             session.frames += 1
