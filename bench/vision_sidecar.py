@@ -5,8 +5,12 @@ Parts (each measured in its own process, on a real Redis started here):
   2 worker threads, 40 sessions each keeping one frame in flight; p50/p99 latency per frame and
   the time per stage. Variants: native kernels, their numpy reference twins, and the classic
   path (full-resolution decode, full-frame Haar at scale 1.1 on every frame, same model).
-- websocket: the real sidecar process and 40 WebSocket shoppers sending 10 frames/s each;
-  frames processed and dropped, p50/p99 latency from send to reply.
+- websocket: the real sidecar process and 40 WebSocket shoppers sending 10 frames/s each
+  (each opens its session with `POST /api/sessions` and authenticates its socket as the widget
+  does); frames processed and dropped, p50/p99 latency from send to reply.
+- security: what the access checks cost: verifying a session token (once per HTTP frame, once
+  per WebSocket), and the frame's Redis write as one Lua call that checks the tombstone
+  against the plain HSET + XADD pipeline it replaced (event-loop time per frame).
 
 `python -m bench.vision_sidecar` runs everything (`make bench-vision`);
 `--part pipeline --workers 2 --variant native` runs one measurement and prints JSON.
@@ -207,9 +211,12 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
     from stack.redis_server import free_port
 
     port = free_port()
+    # all shoppers come from 127.0.0.1 here: the per-address caps must let 40 of them in
     env = dict(os.environ, PYTHONPATH=str(ROOT), REDIS_URL=redis_url,
                EMOTICAL_SIDECAR_PORT=str(port), EMOTICAL_SIDECAR_WORKERS=str(workers),
-               EMOTICAL_LOG_LEVEL="WARNING")
+               EMOTICAL_LOG_LEVEL="WARNING", EMOTICAL_WS_PER_CLIENT=str(SESSIONS),
+               EMOTICAL_SESSIONS_PER_MINUTE=str(2 * SESSIONS),
+               EMOTICAL_SECRET=os.environ.get("EMOTICAL_SECRET") or "bench-" + "x" * 40)
     log = open(Path(tempfile.gettempdir()) / f"bench-sidecar-{port}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "vision_sidecar"], env=env, cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT)
@@ -245,8 +252,13 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
                 pending: Dict[int, Tuple[float, float]] = {}
                 group = "away" if i >= SESSIONS - away else "present"
                 data = empty if group == "away" else present
-                async with http.ws_connect(f"{base.replace('http', 'ws')}/ws/frames"
-                                           f"?session=shopper-{i}") as ws:
+                async with http.post(base + "/api/sessions", json={}) as r:
+                    token = (await r.json())["session_token"]
+                async with http.ws_connect(f"{base.replace('http', 'ws')}/ws/frames") as ws:
+                    await ws.send_json({"type": "auth", "token": token})
+                    ready = await ws.receive_json(timeout=10)
+                    assert ready.get("type") == "ready", ready
+
                     async def reader() -> None:
                         async for msg in ws:
                             reply = msg.json()
@@ -323,6 +335,67 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
     }
 
 
+# ----------------------------------------------------------------------------- security
+
+
+async def run_security(redis_url: str, rounds: int = 20_000, frames: int = 4000) -> Dict:
+    """Token verification per frame, and the Lua frame write against the plain pipeline."""
+    import redis.asyncio as aioredis
+
+    from emotical_shared import redis_schema as schema
+    from emotical_shared.labels import LABELS
+    from emotical_shared.tokens import SESSION, Signer
+    from vision_sidecar.access import verify_session_token
+    from vision_sidecar.store import WRITE_LUA, EmotionStore, connect, state_fields
+
+    signer = Signer("bench-secret-" + "y" * 40)
+    token = signer.mint(SESSION, "u-bench", "s-bench")
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        verify_session_token(signer, token)
+    verify_us = (time.perf_counter() - t0) / rounds * 1e6
+
+    fields = state_fields({label: 1 / len(LABELS) for label in LABELS}, "happy", 0.5, 0.2, 40.0,
+                          True)
+    client = connect(redis_url)
+    store = EmotionStore(client)
+    await client.script_load(WRITE_LUA)
+    sids = [f"sec-bench-{i}" for i in range(40)]
+
+    async def lua_writes() -> None:
+        for _ in range(frames // len(sids)):
+            await asyncio.gather(*(store.write(sid, fields) for sid in sids))
+
+    async def plain_writes() -> None:  # the write before the tombstone check, as it was
+        for _ in range(frames // len(sids)):
+            pipe = client.pipeline(transaction=False)
+            for sid in sids:
+                pipe.hset(schema.session_emotion(sid), mapping=fields)  # type: ignore[arg-type]
+                pipe.xadd(schema.session_history(sid), fields,  # type: ignore[arg-type]
+                          maxlen=schema.HISTORY_MAXLEN, approximate=True)
+            await pipe.execute()
+
+    out: Dict[str, float] = {}
+    for name, job in (("plain", plain_writes), ("lua", lua_writes), ("plain2", plain_writes),
+                      ("lua2", lua_writes)):
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await job()
+        out[name + "_cpu_us"] = (time.process_time() - cpu0) / frames * 1e6
+        out[name + "_wall_us"] = (time.perf_counter() - wall0) / frames * 1e6
+    info = await aioredis.Redis.from_url(redis_url).info("commandstats")
+    await client.aclose()
+    evalsha = info.get("cmdstat_evalsha", {})
+    return {
+        "part": "security", "token_verify_us": verify_us,
+        "write_client_cpu_us_plain": (out["plain_cpu_us"] + out["plain2_cpu_us"]) / 2,
+        "write_client_cpu_us_lua": (out["lua_cpu_us"] + out["lua2_cpu_us"]) / 2,
+        "write_wall_us_plain": (out["plain_wall_us"] + out["plain2_wall_us"]) / 2,
+        "write_wall_us_lua": (out["lua_wall_us"] + out["lua2_wall_us"]) / 2,
+        "redis_usec_per_evalsha": evalsha.get("usec_per_call", float("nan")),
+        "frames": frames,
+    }
+
+
 # ----------------------------------------------------------------------------- driver
 
 
@@ -337,6 +410,8 @@ def one(args: argparse.Namespace) -> Dict:
                                        redis_url=args.redis_url, log_level="WARNING")
         configure_process(settings)  # as `python -m vision_sidecar` does
         return asyncio.run(run_pipeline(settings, args.variant, args.seconds))
+    if args.part == "security":
+        return asyncio.run(run_security(args.redis_url))
     return asyncio.run(run_websocket(args.seconds, args.redis_url, args.workers,
                                      args.redis_pid, args.away))
 
@@ -352,7 +427,7 @@ def run_all(seconds: float) -> int:
             ("pipeline", "numpy", 1, 0), ("pipeline", "numpy", 2, 0),
             ("pipeline", "classic", 1, 0), ("pipeline", "classic", 2, 0),
             *[("websocket", "native", 2, 0)] * WEBSOCKET_RUNS,
-            ("websocket", "native", 2, AWAY_SHOPPERS)]
+            ("websocket", "native", 2, AWAY_SHOPPERS), ("security", "native", 1, 0)]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         redis = RedisServer(data_dir=Path(tmp) / "redis").start()
@@ -422,6 +497,14 @@ def print_report(results: List[Dict]) -> None:
         print(f"CPU cores busy during the load: {used}; CPU stolen by the host "
               f"{r.get('cpu_stolen_pct', float('nan')):.1f}% (1-min load average "
               f"{r['load_average_1min']:.1f})")
+    for r in results:
+        if r["part"] == "security":
+            print(f"\nAccess checks: session token verified in {r['token_verify_us']:.1f} µs "
+                  f"(once per HTTP frame, once per WebSocket); frame write to Redis, event-loop "
+                  f"CPU per frame: plain pipeline {r['write_client_cpu_us_plain']:.1f} µs, Lua "
+                  f"with the tombstone check {r['write_client_cpu_us_lua']:.1f} µs (wall "
+                  f"{r['write_wall_us_plain']:.1f} vs {r['write_wall_us_lua']:.1f} µs; Redis "
+                  f"{r['redis_usec_per_evalsha']:.1f} µs per script call)")
     goal_runs = [r for r in loads if not r.get("away")]
     if goal_runs:
         met = [r["dropped"] == 0 and r["unanswered"] == 0 and r["p99_ms"] < 50
@@ -433,7 +516,7 @@ def print_report(results: List[Dict]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=["pipeline", "websocket"])
+    parser.add_argument("--part", choices=["pipeline", "websocket", "security"])
     parser.add_argument("--variant", choices=["native", "numpy", "classic"], default="native")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=8.0)

@@ -6,6 +6,7 @@ import sys
 
 from aiohttp import web
 
+from emotical_shared.tokens import SecretError, signer_from_env
 from vision_sidecar.app import make_app
 from vision_sidecar.runtime import configure_process
 from vision_sidecar.settings import Settings, SettingsError
@@ -15,11 +16,12 @@ def main() -> int:
     try:
         settings = Settings.from_env()
         settings.check_files()
-    except SettingsError as exc:
+        signer = signer_from_env()
+    except (SettingsError, SecretError) as exc:
         print(f"vision sidecar: {exc}", file=sys.stderr)
         return 2
     configure_process(settings)
-    web.run_app(make_app(settings), host=settings.host, port=settings.port,
+    web.run_app(make_app(settings, signer=signer), host=settings.host, port=settings.port,
                 print=lambda *_: None, access_log=None)
     return 0
 

@@ -6,6 +6,7 @@ Every error answer of every route (API, WebSocket before the upgrade, shop page,
 
 from __future__ import annotations
 
+import math
 from typing import Any, Dict
 
 from aiohttp import web
@@ -50,6 +51,42 @@ class RateLimitedError(SidecarError):
     status = 429
     code = "rate_limited"
 
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class UnauthorizedError(SidecarError):
+    """No session token, or one that proves nothing (forged, expired, malformed)."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(SidecarError):
+    """A genuine token, but for another session than the one asked about."""
+
+    status = 403
+    code = "forbidden"
+
+
+class ForbiddenOriginError(ForbiddenError):
+    code = "forbidden_origin"
+
+
+class SessionDeletedError(SidecarError):
+    """The session was deleted (its tombstone exists): nothing of it is served or stored."""
+
+    status = 410
+    code = "session_deleted"
+
+
+class BusyError(SidecarError):
+    """Too many frames or sockets at once; try again in a second."""
+
+    status = 503
+    code = "busy"
+
 
 class InvalidSessionError(SidecarError):
     code = "invalid_session_id"
@@ -72,6 +109,10 @@ class StoreUnavailableError(SidecarError):
 
 
 def error_response(exc: SidecarError) -> web.Response:
-    """`exc` as the JSON error answer (429s say when to try again)."""
-    headers = {"Retry-After": "1"} if exc.status == 429 else None
+    """`exc` as the JSON error answer (429s and busy 503s say when to try again)."""
+    headers = None
+    if isinstance(exc, RateLimitedError):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+    elif isinstance(exc, BusyError):
+        headers = {"Retry-After": "1"}
     return web.json_response(exc.to_json(), status=exc.status, headers=headers)

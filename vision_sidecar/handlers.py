@@ -2,18 +2,54 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import secrets
 
 from aiohttp import web
 
 from emotical_shared.logs import event
+from emotical_shared.redis_schema import InvalidIdError, validate_id
+from emotical_shared.tokens import SESSION, SHOPPER
 from native import IMPLEMENTATION
-from vision_sidecar.access import session_route
+from vision_sidecar import deletion
+from vision_sidecar.access import (
+    SessionAccess,
+    bearer_token,
+    session_route,
+    verify_shopper_proof,
+    writing_session_route,
+)
 from vision_sidecar.decode import check_content_type
-from vision_sidecar.errors import BadFrameError, FrameTooLargeError, NotFoundError, RateLimitedError
-from vision_sidecar.keys import BACKEND, PIPELINE, REGISTRY, SETTINGS, STORE
+from vision_sidecar.errors import (
+    BadFrameError,
+    BusyError,
+    FrameTooLargeError,
+    NotFoundError,
+    RateLimitedError,
+    SidecarError,
+    UnauthorizedError,
+)
+from vision_sidecar.keys import (
+    BACKEND,
+    INFLIGHT,
+    PIPELINE,
+    REGISTRY,
+    SESSION_RATE,
+    SETTINGS,
+    SIGNER,
+    STORE,
+)
 
 log = logging.getLogger(__name__)
+
+#: Largest body of `POST /api/sessions` (a shopper token and a product id).
+MAX_SESSION_REQUEST_BYTES = 4096
+
+
+def new_id(prefix: str) -> str:
+    """A random, server-made id (`s-…` sessions, `u-…` shoppers): 128 bits, schema-valid."""
+    return validate_id(prefix + secrets.token_urlsafe(16))
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -34,33 +70,107 @@ async def read_body(request: web.Request, limit: int) -> bytes:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the model is loaded and Redis answers; 503 (same JSON) when Redis does not."""
+    """Which part is down: 200 `ok` when Redis answers, 503 `degraded` (same JSON) when not."""
     redis_ok = await request.app[STORE].ping()
-    body = {"status": "ok" if redis_ok else "degraded", "redis": redis_ok,
+    body = {"status": "ok" if redis_ok else "degraded", "redis": "ok" if redis_ok else "down",
             "backend": request.app[BACKEND].name, "native": IMPLEMENTATION,
             "sessions": len(request.app[REGISTRY])}
     return web.json_response(body, status=200 if redis_ok else 503)
 
 
-@session_route
-async def post_frame(request: web.Request, sid: str) -> web.Response:
-    """Process one uploaded JPEG/PNG frame of a session (429 over the session's frame rate)."""
-    settings = request.app[SETTINGS]
+async def _session_request(request: web.Request) -> dict:
+    """The optional JSON object body of `POST /api/sessions`."""
+    data = await read_body(request, MAX_SESSION_REQUEST_BYTES)
+    if not data.strip():
+        return {}
+    try:
+        body = json.loads(data)
+    except ValueError:
+        raise SidecarError("the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise SidecarError("the body must be a JSON object")
+    return body
+
+
+async def create_session(request: web.Request) -> web.Response:
+    """Mint a session: random ids, a session token, a shopper token (201).
+
+    A returning shopper sends `shopper_token` to keep their profile; a bad or expired one is a
+    401 (the client then starts fresh without it). At most `sessions_per_minute` per remote
+    address (429 with Retry-After).
+    """
+    app = request.app
+    settings, signer = app[SETTINGS], app[SIGNER]
+    wait = app[SESSION_RATE].try_acquire(request.remote or "unknown")
+    if wait:
+        raise RateLimitedError(
+            f"over {settings.sessions_per_minute} new sessions a minute from this address",
+            retry_after_s=wait)
+    body = await _session_request(request)
+    uid = new_id("u-")
+    if body.get("shopper_token") is not None:
+        uid = verify_shopper_proof(signer, body["shopper_token"]).shopper_id
+    product_id = body.get("product_id")
+    if product_id is not None:
+        try:
+            product_id = validate_id(product_id, "product")
+        except InvalidIdError as exc:
+            raise SidecarError(str(exc)) from None
+    sid = new_id("s-")
+    await app[STORE].register_session(sid, uid, product_id, settings.profile_ttl_s)
+    session_token = signer.mint(SESSION, uid, sid, ttl_s=settings.session_token_ttl_s)
+    claims = signer.verify(session_token, SESSION)
+    event(log, logging.INFO, "session_created",
+          shopper="returning" if body.get("shopper_token") is not None else "new")
+    return web.json_response({
+        "session_id": sid, "shopper_id": uid, "session_token": session_token,
+        "shopper_token": signer.mint(SHOPPER, uid, ttl_s=settings.profile_ttl_s),
+        "expires_at": claims.expires_at,
+    }, status=201)
+
+
+async def delete_shopper(request: web.Request) -> web.Response:
+    """`DELETE /api/shoppers/me`: the shopper's profile and every session of theirs."""
+    token = bearer_token(request)
+    if token is None:
+        raise UnauthorizedError("a shopper or session token is required")
+    uid = verify_shopper_proof(request.app[SIGNER], token).shopper_id
+    result = await request.app[STORE].delete_shopper(uid)
+    await deletion.forget_in_process(request.app, result.sessions)
+    event(log, logging.INFO, "shopper_deleted", sessions=len(result.sessions),
+          keys=len(result.removed))
+    return web.json_response({"shopper_id": uid, "sessions": result.sessions,
+                              "removed": result.removed})
+
+
+@writing_session_route
+async def post_frame(request: web.Request, access: SessionAccess) -> web.Response:
+    """Process one uploaded JPEG/PNG frame of a session (429 over the session's frame rate,
+    503 busy over the global in-flight cap, 410 once the session is deleted)."""
+    app, sid = request.app, access.sid
+    settings = app[SETTINGS]
     check_content_type(request.headers.get("Content-Type"))
     data = await read_body(request, settings.max_frame_bytes)
     if not data:
         raise BadFrameError("empty frame: the body held no bytes")
-    session = request.app[REGISTRY].get(sid)
+    session = app[REGISTRY].get(sid)
     if not session.limiter.try_acquire():
         raise RateLimitedError(
             f"session {sid} is over {settings.max_fps:g} frames/s; this frame was dropped")
-    result = await request.app[PIPELINE].process(session, data)
+    gate = app[INFLIGHT]
+    if not gate.try_enter():
+        raise BusyError("the sidecar is at its limit of frames in work; try again in a second")
+    try:
+        result = await app[PIPELINE].process(session, data)
+    finally:
+        gate.leave()
     return web.json_response(result.to_json(session.frames))
 
 
 @session_route
-async def get_emotion(request: web.Request, sid: str) -> web.Response:
+async def get_emotion(request: web.Request, access: SessionAccess) -> web.Response:
     """The latest stored state of a session (404 when none)."""
+    sid = access.sid
     state = await request.app[STORE].latest(sid)
     if state is None:
         raise NotFoundError(f"no emotion stored for session {sid}")
@@ -68,8 +178,9 @@ async def get_emotion(request: web.Request, sid: str) -> web.Response:
 
 
 @session_route
-async def get_history(request: web.Request, sid: str) -> web.Response:
+async def get_history(request: web.Request, access: SessionAccess) -> web.Response:
     """History entries after `since` (stream id or unix seconds), at most `count` (≤ 10000)."""
+    sid = access.sid
     since = request.query.get("since")
     raw_count = request.query.get("count", "1000")
     if not raw_count.isdigit() or int(raw_count) < 1:
@@ -83,10 +194,12 @@ async def get_history(request: web.Request, sid: str) -> web.Response:
 
 
 @session_route
-async def delete_session(request: web.Request, sid: str) -> web.Response:
-    """Delete every Redis key of the session and forget it in memory; lists what was removed."""
+async def delete_session(request: web.Request, access: SessionAccess) -> web.Response:
+    """Tombstone the session, delete every Redis key of it, forget it in memory and close its
+    WebSocket; lists what was removed."""
+    sid = access.sid
     removed = await request.app[STORE].delete(sid)
-    request.app[REGISTRY].drop(sid)
+    await deletion.forget_in_process(request.app, [sid])
     event(log, logging.INFO, "session_deleted", keys=len(removed))
     return web.json_response({"session": sid, "removed": removed})
 

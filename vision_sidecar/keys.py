@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from emotical_shared.tokens import Signer
     from vision_sidecar.expression.base import ExpressionBackend
+    from vision_sidecar.limits import InflightGate, SocketTable, WindowRate
     from vision_sidecar.pipeline import Pipeline
     from vision_sidecar.sessions import SessionRegistry
     from vision_sidecar.settings import Settings
@@ -22,3 +26,10 @@ STORE: web.AppKey[EmotionStore] = web.AppKey("store")
 REGISTRY: web.AppKey[SessionRegistry] = web.AppKey("registry")
 PIPELINE: web.AppKey[Pipeline] = web.AppKey("pipeline")
 BACKEND: web.AppKey[ExpressionBackend] = web.AppKey("backend")
+SIGNER: web.AppKey[Signer] = web.AppKey("signer")
+#: New sessions per remote address and minute.
+SESSION_RATE: web.AppKey[WindowRate] = web.AppKey("session_rate")
+INFLIGHT: web.AppKey[InflightGate] = web.AppKey("inflight")
+SOCKETS: web.AppKey[SocketTable] = web.AppKey("sockets")
+#: One thread building reports (JSON of thousands of rows) off the event loop.
+REPORT_POOL: web.AppKey[Executor] = web.AppKey("report_pool")

@@ -6,15 +6,23 @@ Routes (in the table of `routes.py`):
 - `GET /api/products`                  products of the catalog (`catalog.py`)
 - `GET /api/products/{pid}/image.svg`  a generated picture for products without one
 - `GET /api/sessions/{sid}/report`     everything stored about a session (face states, message
-                                       sentiment, Rasa's conversation), with its score (JSON)
-- `GET /report/{sid}`                  the report page (`static/report.html`)
+                                       sentiment, Rasa's conversation) and about its shopper (the
+                                       profile), with its score (JSON; session token required)
+- `GET /report/{sid}`                  the report page (`static/report.html`): an empty shell
+                                       with no data in it; its script fetches the JSON with the
+                                       token the shopper's browser holds
 
 The report reads Redis through the sidecar's store and scores the session with the one rule
-the bot uses too (`emotical_shared.scoring`).
+the bot uses too (`emotical_shared.scoring`). The history comes in pages
+(`?after=<stream id>&limit=`, at most `MAX_PAGE_ROWS` rows; `page.next` is the `after` of the
+next page, null on the last); the score is computed over the whole history on the first page
+(no `after`) and is null on later ones. Parsing and serialising run on the report thread
+(`keys.REPORT_POOL`), not on the event loop: a full session used to cost the loop 0.75 s.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -24,19 +32,31 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from aiohttp import web
 
-from emotical_shared.labels import LABELS
+from emotical_shared.labels import FER7_TO_LABEL, LABELS, REKOGNITION_TO_LABEL
 from emotical_shared.logs import event
 from emotical_shared.scoring import frame_valence, session_scores
-from vision_sidecar.access import session_route
+from vision_sidecar.access import SessionAccess, request_session, session_route
 from vision_sidecar.catalog import load_products, product_svg
-from vision_sidecar.errors import UnknownProductError
-from vision_sidecar.keys import SETTINGS, STORE
-from vision_sidecar.settings import DEFAULT_RASA_PORT
-from vision_sidecar.store import Entry, SessionRecords
+from vision_sidecar.errors import BadFrameError, UnknownProductError
+from vision_sidecar.keys import BACKEND, REPORT_POOL, SETTINGS, STORE
+from vision_sidecar.settings import DEFAULT_RASA_PORT, Settings
+from vision_sidecar.store import Entry, ProfileRecords, SessionRecords, history_start
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: Default and largest number of history rows in one report page.
+MAX_PAGE_ROWS = 2000
+#: What each backend reads from a face, in the shared labels (for the consent text).
+BACKEND_LABELS = {
+    "local": sorted(set(FER7_TO_LABEL.values())),
+    "rekognition": sorted(set(REKOGNITION_TO_LABEL.values()) | set(FER7_TO_LABEL.values())),
+}
+BACKEND_DESCRIPTIONS = {
+    "local": "an expression model running on this server; no image leaves it",
+    "rekognition": ("AWS Rekognition reads a crop of the face a few times a minute; the model "
+                    "on this server reads the other frames"),
+}
 
 
 def _num(value: Any, default: Optional[float] = None) -> Optional[float]:
@@ -107,9 +127,26 @@ def parse_conversation(raw: Optional[str]) -> List[Dict[str, Any]]:
     return out
 
 
-def build_report(sid: str, records: SessionRecords) -> Dict[str, Any]:
-    """The report JSON of session `sid`: every stored record, parsed, plus its scores."""
+def profile_json(uid: str, profile: ProfileRecords) -> Dict[str, Any]:
+    """Everything stored about the shopper (tag weights and counts, products shown, sessions)."""
+    return {
+        "shopper_id": uid,
+        "tags": {tag: _num(w, 0.0) for tag, w in sorted(profile.tags.items())},
+        "tag_counts": {tag: _num(n, 0.0) for tag, n in sorted(profile.tag_counts.items())},
+        "seen_products": profile.seen,
+        "sessions": profile.sessions,
+    }
+
+
+def build_report(sid: str, records: SessionRecords, profile: Optional[Dict[str, Any]] = None,
+                 score_history: Optional[List[Entry]] = None,
+                 page: Optional[Dict[str, Any]] = None, with_score: bool = True) -> Dict[str, Any]:
+    """The report JSON of session `sid`: every stored record, parsed, plus its scores.
+
+    The score is computed over `score_history` (default: the page's history), or left out
+    (null) without `with_score` (later pages)."""
     chat = [parse_chat_entry(i, f) for i, f in records.chat]
+    scored = records.history if score_history is None else score_history
     return {
         "session_id": sid,
         "generated_at": time.time(),
@@ -119,21 +156,58 @@ def build_report(sid: str, records: SessionRecords) -> Dict[str, Any]:
         "history": [parse_history_entry(i, f) for i, f in records.history],
         "chat": chat,
         "conversation": parse_conversation(records.tracker),
-        "score": session_score(records.history, chat),
+        "score": session_score(scored, chat) if with_score else None,
         "keys": [{"key": k, "type": t} for k, t in records.key_types],
+        "page": page or {"after": None, "limit": len(records.history),
+                         "next": records.history_next, "total": records.history_total},
+        "profile": profile,
     }
 
 
-async def get_config(request: web.Request) -> web.Response:
-    """Where the widget finds Rasa (`EMOTICAL_RASA_URL`, else this host on Rasa's default port)
-    and how many frames a second the sidecar processes."""
-    settings = request.app[SETTINGS]
+def render_report(sid: str, records: SessionRecords, profile: Dict[str, Any],
+                  score_history: Optional[List[Entry]], page: Dict[str, Any]) -> bytes:
+    """The report as JSON bytes (runs on the report thread); no score without a history to
+    score (`score_history` None: a later page)."""
+    report = build_report(sid, records, profile, score_history, page,
+                          with_score=score_history is not None)
+    return json.dumps(report, indent=1).encode()
+
+
+def _page_query(request: web.Request) -> tuple:
+    after = request.query.get("after") or None
+    if after is not None:
+        if "-" not in after:
+            raise BadFrameError(f"after={after!r} must be a stream id like 1700000000000-0")
+        try:
+            history_start(after)
+        except ValueError as exc:
+            raise BadFrameError(str(exc)) from None
+    raw = request.query.get("limit", str(MAX_PAGE_ROWS))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_ROWS:
+        raise BadFrameError(f"limit={raw!r} must be an integer from 1 to {MAX_PAGE_ROWS}")
+    return after, int(raw)
+
+
+def rasa_origins(settings: Settings, request: web.Request) -> tuple:
+    """Rasa's URL as the widget reaches it, and its ws:// form."""
     rasa_url = settings.rasa_url
     if not rasa_url:
         host = request.url.host or "127.0.0.1"
         rasa_url = f"{request.url.scheme}://{host}:{DEFAULT_RASA_PORT}"
-    return web.json_response({"rasa_url": rasa_url, "socket_path": "/socket.io",
-                              "max_fps": settings.max_fps})
+    return rasa_url, "ws" + rasa_url[len("http"):]
+
+
+async def get_config(request: web.Request) -> web.Response:
+    """Where the widget finds Rasa (`EMOTICAL_RASA_URL`, else this host on Rasa's default port),
+    how many frames a second the sidecar processes, and which expression backend reads the
+    face and which labels it gives (so the consent text can name them)."""
+    settings = request.app[SETTINGS]
+    backend = request.app[BACKEND].name
+    return web.json_response({"rasa_url": rasa_origins(settings, request)[0],
+                              "socket_path": "/socket.io", "max_fps": settings.max_fps,
+                              "backend": backend,
+                              "backend_labels": BACKEND_LABELS.get(backend, list(LABELS)),
+                              "backend_description": BACKEND_DESCRIPTIONS.get(backend, backend)})
 
 
 async def get_products(request: web.Request) -> web.Response:
@@ -152,18 +226,31 @@ async def get_product_image(request: web.Request) -> web.Response:
 
 
 @session_route
-async def get_report(request: web.Request, sid: str) -> web.Response:
-    """The session report as JSON (`?download=1` adds a file name for saving)."""
-    report = build_report(sid, await request.app[STORE].records(sid))
-    event(log, logging.INFO, "report_read", frames=len(report["history"]),
-          messages=len(report["chat"]))
+async def get_report(request: web.Request, access: SessionAccess) -> web.Response:
+    """The session report as JSON, one history page (`?download=1` adds a file name)."""
+    sid, app = access.sid, request.app
+    after, limit = _page_query(request)
+    store = app[STORE]
+    records = await store.records(sid, after, limit)
+    profile = profile_json(access.shopper_id, await store.profile(access.shopper_id))
+    score_history: Optional[List[Entry]] = None
+    if after is None:
+        score_history = (records.history if records.history_next is None
+                         else await store.history_entries(sid))
+    page = {"after": after, "limit": limit, "next": records.history_next,
+            "total": records.history_total}
+    body = await asyncio.get_running_loop().run_in_executor(
+        app[REPORT_POOL], render_report, sid, records, profile, score_history, page)
+    event(log, logging.INFO, "report_read", frames=len(records.history),
+          messages=len(records.chat))
     headers = {"Cache-Control": "no-store"}
     if request.query.get("download"):
         headers["Content-Disposition"] = f'attachment; filename="emotical-report-{sid}.json"'
-    return web.json_response(report, headers=headers, dumps=lambda o: json.dumps(o, indent=1))
+    return web.Response(body=body, content_type="application/json", headers=headers)
 
 
-@session_route
-async def get_report_page(request: web.Request, sid: str) -> web.FileResponse:
-    """The report page; its script reads the session id from the path."""
-    return web.FileResponse(STATIC_DIR / "report.html")
+async def get_report_page(request: web.Request) -> web.FileResponse:
+    """The report page: a public empty shell (its script reads the session id from the path
+    and fetches the report JSON with the session token)."""
+    request_session(request)
+    return web.FileResponse(STATIC_DIR / "report.html", headers={"Cache-Control": "no-store"})

@@ -1,5 +1,10 @@
 """Every route of the sidecar in one table: the frame API, the WebSocket, the shop page and its
-report (`report.py`), the static files."""
+report (`report.py`), the static files.
+
+Every route with `{sid}` in its path must be a `session_route` (token required); the only
+exceptions are the empty page shells of `PUBLIC_SHELLS`. `setup_routes` refuses the table
+otherwise.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from vision_sidecar import handlers, report, ws
+from vision_sidecar.access import SESSION_ROUTE_MARK
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -20,6 +26,8 @@ async def index(request: web.Request) -> web.FileResponse:
 ROUTES = [
     web.get("/healthz", handlers.healthz),
     web.get("/ws/frames", ws.ws_frames),
+    web.post("/api/sessions", handlers.create_session),
+    web.delete("/api/shoppers/me", handlers.delete_shopper),
     web.post("/api/sessions/{sid}/frames", handlers.post_frame),
     web.get("/api/sessions/{sid}/emotion", handlers.get_emotion),
     web.get("/api/sessions/{sid}/history", handlers.get_history),
@@ -35,6 +43,20 @@ ROUTES = [
 ]
 
 
+#: Paths with `{sid}` that serve a page holding no data (it fetches its data with a token).
+PUBLIC_SHELLS = frozenset({"/report/{sid}"})
+
+
+def unguarded_session_routes(routes: list) -> list:
+    """The `{sid}` routes of `routes` that are neither session routes nor public shells."""
+    return [r for r in routes if isinstance(r, web.RouteDef) and "{sid}" in r.path
+            and r.path not in PUBLIC_SHELLS and not getattr(r.handler, SESSION_ROUTE_MARK, False)]
+
+
 def setup_routes(app: web.Application) -> None:
-    """Register the table on `app`."""
+    """Register the table on `app` (ValueError for a `{sid}` route without the token check)."""
+    unguarded = unguarded_session_routes(ROUTES)
+    if unguarded:
+        raise ValueError("session routes without the token check: "
+                         + ", ".join(f"{r.method} {r.path}" for r in unguarded))
     app.router.add_routes(ROUTES)

@@ -1,28 +1,51 @@
-"""WebSocket `/ws/frames?session=<sid>`: binary frames in, one small JSON reply per frame.
+"""WebSocket `/ws/frames`: binary frames in, one small JSON reply per frame.
+
+The handshake is refused (403 `forbidden_origin`) for a page origin not in
+`Settings.origins` (no Origin at all only when `allow_no_origin`), and (503 `busy`) over the
+socket caps of `limits.SocketTable`. The first message must then be, within
+`AUTH_TIMEOUT_S`, text JSON `{"type": "auth", "token": <session token>}`; the answer is
+`{"type": "ready", "session_id", "max_fps"}`. Close codes: 4401 no or bad token (or none in
+time), 4403 the auth message names another session than its token, 4409 the session already
+has a socket (the first one stays), 4410 the session is deleted (also when it is deleted while
+the socket is open). Nothing in the URL names the session.
 
 Frames are processed at most `max_fps` per session. A frame that arrives while the previous one
-is still waiting replaces it (latest wins); the replaced one is answered `{seq, dropped: true}`.
-Nothing queues without bound: per connection there is one frame in work and one waiting.
+is still waiting replaces it (latest wins); the replaced one is answered `{seq, dropped: true}`,
+and one refused by the global in-flight cap `{seq, dropped: true, reason: "busy"}`. Nothing
+queues without bound: per connection there is one frame in work and one waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from typing import Optional, Tuple
 
 from aiohttp import WSMsgType, web
 
-from emotical_shared.logs import event
-from vision_sidecar.access import session_route
-from vision_sidecar.errors import BadFrameError, SidecarError
-from vision_sidecar.keys import PIPELINE, REGISTRY, SETTINGS
+from emotical_shared.logs import event, session_scope
+from vision_sidecar.access import SessionAccess, verify_session_token
+from vision_sidecar.deletion import CLOSE_DELETED
+from vision_sidecar.errors import (
+    BadFrameError,
+    BusyError,
+    ForbiddenOriginError,
+    SessionDeletedError,
+    SidecarError,
+)
+from vision_sidecar.keys import INFLIGHT, PIPELINE, REGISTRY, SETTINGS, SIGNER, SOCKETS, STORE
 
 log = logging.getLogger(__name__)
 
 Frame = Tuple[int, bytes, float]
+#: Seconds a new socket has to send its auth message.
+AUTH_TIMEOUT_S = 5.0
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_TAKEN = 4409
 
 
 class LatestSlot:
@@ -65,6 +88,7 @@ async def _consume(ws: web.WebSocketResponse, request: web.Request, sid: str,
                    slot: LatestSlot) -> None:
     pipeline = request.app[PIPELINE]
     registry = request.app[REGISTRY]
+    gate = request.app[INFLIGHT]
     while True:
         seq, data, received = await slot.get()
         session = registry.get(sid)
@@ -74,26 +98,107 @@ async def _consume(ws: web.WebSocketResponse, request: web.Request, sid: str,
             if slot.waiting():  # a newer frame came while we waited: it wins
                 await _send(ws, {"seq": seq, "dropped": True})
                 continue
+        if not gate.try_enter():
+            await _send(ws, {"seq": seq, "dropped": True, "reason": "busy"})
+            continue
         session.limiter.try_acquire()
         try:
             result = await pipeline.process(session, data, ts=received)
             reply = result.to_json(seq)
+        except SessionDeletedError:
+            registry.drop(sid)
+            # shielded: the handler cancels this task once the socket closes, and a close
+            # cut short would reach the client as 1006 instead of 4410
+            await asyncio.shield(ws.close(code=CLOSE_DELETED, message=b"session deleted"))
+            return
         except SidecarError as exc:
             reply = {"seq": seq, **exc.to_json()}
+        finally:
+            gate.leave()
         if not await _send(ws, reply):
             return
 
 
-@session_route
-async def ws_frames(request: web.Request, sid: str) -> web.StreamResponse:
-    """Receive a session's frames over one WebSocket and answer each one.
-
-    The session comes from `?session=` and is checked before the upgrade (400 otherwise).
-    """
+def check_origin(request: web.Request) -> None:
+    """403 `forbidden_origin` unless the page's Origin is allowed (or absent, if allowed)."""
     settings = request.app[SETTINGS]
-    ws = web.WebSocketResponse(max_msg_size=settings.max_frame_bytes, heartbeat=30.0,
-                               compress=False)
-    await ws.prepare(request)
+    origin = request.headers.get("Origin")
+    if origin is None:
+        if not settings.allow_no_origin:
+            raise ForbiddenOriginError("a WebSocket without an Origin is not accepted here")
+    elif origin.rstrip("/") not in settings.origins:
+        raise ForbiddenOriginError(f"pages of {origin[:100]} may not open this WebSocket")
+
+
+async def _authenticate(ws: web.WebSocketResponse,
+                        request: web.Request) -> Optional[SessionAccess]:
+    """The session the first message proves, or None after closing the socket with why."""
+    try:
+        msg = await ws.receive(timeout=AUTH_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        await ws.close(code=CLOSE_UNAUTHORIZED, message=b"no auth message in time")
+        return None
+    auth: object = None
+    if msg.type == WSMsgType.TEXT:
+        with contextlib.suppress(ValueError):
+            auth = json.loads(msg.data)
+    if not isinstance(auth, dict) or auth.get("type") != "auth":
+        await ws.close(code=CLOSE_UNAUTHORIZED, message=b"first message must be the auth message")
+        return None
+    try:
+        claims = verify_session_token(request.app[SIGNER], auth.get("token"))
+    except SidecarError:
+        await ws.close(code=CLOSE_UNAUTHORIZED, message=b"a valid session token is required")
+        return None
+    sid = claims.session_id or ""
+    named = auth.get("session_id")
+    if named is not None and named != sid:
+        await ws.close(code=CLOSE_FORBIDDEN, message=b"this token is for another session")
+        return None
+    try:
+        deleted = await request.app[STORE].tombstoned(sid)
+    except SidecarError:
+        await ws.close(code=1011, message=b"store unavailable")
+        return None
+    if deleted:
+        await ws.close(code=CLOSE_DELETED, message=b"session deleted")
+        return None
+    return SessionAccess(sid=sid, shopper_id=claims.shopper_id, expires_at=claims.expires_at)
+
+
+async def ws_frames(request: web.Request) -> web.StreamResponse:
+    """Receive one session's frames over one WebSocket and answer each one."""
+    settings = request.app[SETTINGS]
+    sockets = request.app[SOCKETS]
+    check_origin(request)
+    client = request.remote or "unknown"
+    refusal = sockets.refusal(client)
+    if refusal is not None:
+        raise BusyError(refusal)
+    sockets.open(client)
+    try:
+        ws = web.WebSocketResponse(max_msg_size=settings.max_frame_bytes, heartbeat=30.0,
+                                   compress=False)
+        await ws.prepare(request)
+        access = await _authenticate(ws, request)
+        if access is None:
+            return ws
+        with session_scope(access.sid):
+            if not sockets.bind(access.sid, ws):
+                await ws.close(code=CLOSE_TAKEN, message=b"this session already has a socket")
+                return ws
+            try:
+                await _serve(ws, request, access.sid)
+            finally:
+                sockets.unbind(access.sid, ws)
+        return ws
+    finally:
+        sockets.close(client)
+
+
+async def _serve(ws: web.WebSocketResponse, request: web.Request, sid: str) -> None:
+    await _send(ws, {"type": "ready", "session_id": sid,
+                     "max_fps": request.app[SETTINGS].max_fps})
     event(log, logging.INFO, "ws_open")
     slot = LatestSlot()
     consumer = asyncio.get_running_loop().create_task(_consume(ws, request, sid, slot))
@@ -116,5 +221,3 @@ async def ws_frames(request: web.Request, sid: str) -> web.StreamResponse:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await consumer
         event(log, logging.INFO, "ws_closed", frames=seq)
-    return ws
-

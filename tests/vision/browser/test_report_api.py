@@ -12,17 +12,18 @@ from aiohttp.test_utils import TestClient
 from emotical_shared import redis_schema
 from emotical_shared.labels import LABELS
 from stack.redis_server import free_port
-from tests.vision.sidecar.helpers import FixedBackend, call, in_process
+from tests.vision.sidecar.helpers import FixedBackend, auth, call, in_process
 from vision_sidecar import catalog, samples
 from vision_sidecar.settings import Settings
 
 
-def _call(redis_url: str, method: str, path: str,
-          settings: Optional[Settings] = None) -> Tuple[int, Dict[str, str], Any]:
-    """One request to `make_app` (settings default: this Redis) served in this process."""
+def _call(redis_url: str, method: str, path: str, settings: Optional[Settings] = None,
+          sid: Optional[str] = None) -> Tuple[int, Dict[str, str], Any]:
+    """One request to `make_app` (settings default: this Redis) served in this process, with a
+    session token of `sid` when given."""
 
     async def talk(client: TestClient) -> Tuple[int, Dict[str, str], Any]:
-        return await call(client, method, path)
+        return await call(client, method, path, headers=auth(sid) if sid else None)
 
     return in_process(settings or Settings(redis_url=redis_url, workers=1), FixedBackend(), talk)
 
@@ -49,7 +50,7 @@ def test_report_lists_every_record_and_scores_face_and_chat(redis_client, redis_
         {"event": "bot", "text": "Sorry to hear that.", "timestamp": 1001.7},
     ]}))
 
-    status, _, body = _call(redis_url, "GET", f"/api/sessions/{sid}/report")
+    status, _, body = _call(redis_url, "GET", f"/api/sessions/{sid}/report", sid=sid)
 
     assert status == 200, body
     assert len(body["history"]) == 4 and len(body["chat"]) == 1
@@ -69,13 +70,13 @@ def test_report_lists_every_record_and_scores_face_and_chat(redis_client, redis_
 
 def test_a_corrupt_stored_conversation_is_left_out_not_a_crash(redis_client, redis_url):
     redis_client.set(redis_schema.session_tracker("s-corrupt"), "{not json")
-    status, _, body = _call(redis_url, "GET", "/api/sessions/s-corrupt/report")
+    status, _, body = _call(redis_url, "GET", "/api/sessions/s-corrupt/report", sid="s-corrupt")
     assert status == 200 and body["conversation"] == []
     assert [k["key"] for k in body["keys"]] == [redis_schema.session_tracker("s-corrupt")]
 
 
 def test_report_of_unknown_session_is_empty_not_an_error(redis_url):
-    status, _, body = _call(redis_url, "GET", "/api/sessions/s-nothing/report")
+    status, _, body = _call(redis_url, "GET", "/api/sessions/s-nothing/report", sid="s-nothing")
     assert status == 200
     assert body["history"] == [] and body["chat"] == [] and body["keys"] == []
     assert body["score"]["session"] is None
@@ -88,7 +89,8 @@ def test_report_rejects_a_malformed_session_id_with_the_json_error_shape(redis_u
 
 
 def test_report_download_names_a_json_file(redis_url):
-    status, headers, _ = _call(redis_url, "GET", "/api/sessions/s-dl/report?download=1")
+    status, headers, _ = _call(redis_url, "GET", "/api/sessions/s-dl/report?download=1",
+                               sid="s-dl")
     assert status == 200
     assert 'filename="emotical-report-s-dl.json"' in headers["Content-Disposition"]
 
@@ -136,7 +138,7 @@ def test_products_come_from_emotical_catalog_path(redis_url, tmp_path: Path):
 
 def test_report_with_redis_down_is_a_503_store_unavailable(redis_url):
     down = Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", workers=1)
-    status, _, body = _call(redis_url, "GET", "/api/sessions/s-down/report", down)
+    status, _, body = _call(redis_url, "GET", "/api/sessions/s-down/report", down, sid="s-down")
     assert status == 503 and body["error"]["code"] == "store_unavailable", body
     assert body["error"]["message"]
 
@@ -149,9 +151,9 @@ def test_report_scores_what_the_sidecar_stores(redis_url):
     async def talk(client: TestClient) -> Any:
         for _ in range(3):
             status, _, body = await call(client, "POST", "/api/sessions/s-real/frames",
-                                         webcam_jpeg, {"Content-Type": "image/jpeg"})
+                                         webcam_jpeg, auth("s-real", **{"Content-Type": "image/jpeg"}))
             assert status == 200 and body["stored"], body
-        return await call(client, "GET", "/api/sessions/s-real/report")
+        return await call(client, "GET", "/api/sessions/s-real/report", headers=auth("s-real"))
 
     status, _, body = in_process(settings, FixedBackend("happy"), talk)
     assert status == 200

@@ -17,11 +17,27 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple, Ty
 import numpy as np
 from aiohttp.test_utils import TestClient, TestServer
 
+from emotical_shared.tokens import SESSION, Signer
 from stack.redis_server import free_port
 from vision_sidecar.app import make_app
 from vision_sidecar.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
+#: The signing secret of every sidecar these tests start or serve in process.
+TEST_SECRET = "test-secret-of-the-sidecar-tests-0123456789"
+TEST_SIGNER = Signer(TEST_SECRET)
+TEST_SHOPPER = "u-test"
+
+
+def session_token(sid: str, uid: str = TEST_SHOPPER, ttl_s: float = 3600,
+                  now: Optional[float] = None) -> str:
+    """A session token for `sid` signed with the tests' secret."""
+    return TEST_SIGNER.mint(SESSION, uid, sid, ttl_s=ttl_s, now=now)
+
+
+def auth(sid: str, uid: str = TEST_SHOPPER, **headers: str) -> Dict[str, str]:
+    """Request headers with a valid session token of `sid` (and `headers`)."""
+    return {"Authorization": f"Bearer {session_token(sid, uid)}", **headers}
 
 
 @dataclass
@@ -45,9 +61,20 @@ class Sidecar:
             status, head, body = err.code, dict(err.headers), err.read()
         return status, head, (json.loads(body) if body else {})
 
-    def post_frame(self, sid: str, data: bytes, content_type: str = "image/jpeg"):
+    def post_frame(self, sid: str, data: bytes, content_type: str = "image/jpeg",
+                   token: Optional[str] = None):
+        """One frame of `sid`, with `token` (default: a valid one for `sid`)."""
+        token = session_token(sid) if token is None else token
         return self.request("POST", f"/api/sessions/{sid}/frames", data,
-                            {"Content-Type": content_type})
+                            {"Content-Type": content_type, "Authorization": f"Bearer {token}"})
+
+    def open_session(self, body: Optional[dict] = None) -> dict:
+        """`POST /api/sessions`: the new session's ids and tokens."""
+        status, _, answer = self.request("POST", "/api/sessions",
+                                         json.dumps(body or {}).encode(),
+                                         {"Content-Type": "application/json"})
+        assert status == 201, (status, answer)
+        return answer
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -66,7 +93,9 @@ def start_sidecar(redis_url: str, log_path: Path, **env: str) -> Sidecar:
     """Start the sidecar on a free port against `redis_url`; wait until /healthz answers 200."""
     port = free_port()
     full_env = dict(os.environ, PYTHONPATH=str(ROOT), REDIS_URL=redis_url,
-                    EMOTICAL_SIDECAR_PORT=str(port), EMOTICAL_SIDECAR_HOST="127.0.0.1", **env)
+                    EMOTICAL_SIDECAR_PORT=str(port), EMOTICAL_SIDECAR_HOST="127.0.0.1",
+                    EMOTICAL_SECRET=TEST_SECRET)
+    full_env.update(env)
     log_file = log_path.open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "vision_sidecar"], env=full_env, cwd=ROOT,
                             stdout=log_file, stderr=subprocess.STDOUT)
@@ -105,10 +134,12 @@ T = TypeVar("T")
 
 def in_process(settings: Settings, backend: Any,
                talk: Callable[[TestClient], Awaitable[T]]) -> T:
-    """Run `talk(client)` against `make_app(settings, backend=backend)` served in this process."""
+    """Run `talk(client)` against `make_app(settings, backend=backend)` served in this process
+    (tokens signed with TEST_SIGNER)."""
 
     async def run() -> T:
-        async with TestClient(TestServer(make_app(settings, backend=backend))) as client:
+        app = make_app(settings, backend=backend, signer=TEST_SIGNER)
+        async with TestClient(TestServer(app)) as client:
             return await talk(client)
 
     return asyncio.run(run())

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from emotical_shared import redis_schema as schema
 from emotical_shared.logs import id_tag
 from stack.redis_server import free_port
-from tests.vision.sidecar.helpers import call, in_process
+from tests.vision.sidecar.helpers import auth, call, in_process, session_token
 from tests.vision.sidecar.test_decode import bomb_png
 from vision_sidecar.expression.local import LocalOnnxBackend
 from vision_sidecar.settings import Settings
@@ -43,7 +43,7 @@ def test_a_face_is_processed_and_stored_in_process(redis_url, redis_client, back
                                                    astronaut_jpeg):
     async def talk(client: TestClient):
         return await call(client, "POST", "/api/sessions/inproc-1/frames", astronaut_jpeg,
-                          {"Content-Type": "image/jpeg"})
+                          auth("inproc-1", **{"Content-Type": "image/jpeg"}))
 
     status, _, body = in_process(settings_for(redis_url), backend, talk)
     assert status == 200 and body["dominant"] == "happy" and body["stored"] is True, body
@@ -68,7 +68,7 @@ def test_a_bad_frame_gets_the_json_error_shape(redis_url, backend, webcam_jpeg, 
 
     async def talk(client: TestClient):
         return await call(client, "POST", "/api/sessions/bad-frame/frames", data,
-                          {"Content-Type": ctype})
+                          auth("bad-frame", **{"Content-Type": ctype}))
 
     assert_error(in_process(settings_for(redis_url), backend, talk), status, code, what)
 
@@ -82,8 +82,6 @@ def test_a_bad_frame_gets_the_json_error_shape(redis_url, backend, webcam_jpeg, 
         ("GET", f"/api/sessions/{BAD_ID}/report"),
         ("DELETE", f"/api/sessions/{BAD_ID}"),
         ("GET", f"/report/{BAD_ID}"),
-        ("GET", f"/ws/frames?session={BAD_ID}"),
-        ("GET", "/ws/frames"),
         ("GET", f"/api/sessions/{'s' * 129}/emotion"),
     ],
 )
@@ -98,7 +96,7 @@ def test_every_session_route_refuses_an_invalid_id(redis_url, backend, method, p
 
 def test_an_unknown_session_has_no_emotion_but_an_empty_history_and_report(redis_url, backend):
     async def talk(client: TestClient):
-        return [await call(client, "GET", f"/api/sessions/nobody/{what}")
+        return [await call(client, "GET", f"/api/sessions/nobody/{what}", headers=auth("nobody"))
                 for what in ("emotion", "history", "report")]
 
     emotion, history, report = in_process(settings_for(redis_url), backend, talk)
@@ -109,7 +107,8 @@ def test_an_unknown_session_has_no_emotion_but_an_empty_history_and_report(redis
 
 def test_a_bad_history_query_is_a_400(redis_url, backend):
     async def talk(client: TestClient):
-        return [await call(client, "GET", f"/api/sessions/h-1/history?{query}")
+        return [await call(client, "GET", f"/api/sessions/h-1/history?{query}",
+                           headers=auth("h-1"))
                 for query in ("since=yesterday", "count=0", "count=many")]
 
     for answer in in_process(settings_for(redis_url), backend, talk):
@@ -121,22 +120,23 @@ def test_redis_down_gives_503_store_unavailable_and_frames_still_answered(backen
 
     async def talk(client: TestClient):
         frame = await call(client, "POST", "/api/sessions/down-1/frames", webcam_jpeg,
-                           {"Content-Type": "image/jpeg"})
-        reads = [await call(client, method, path) for method, path in [
+                           auth("down-1", **{"Content-Type": "image/jpeg"}))
+        reads = [await call(client, method, path, headers=auth("down-1")) for method, path in [
             ("GET", "/api/sessions/down-1/emotion"), ("GET", "/api/sessions/down-1/history"),
             ("GET", "/api/sessions/down-1/report"), ("DELETE", "/api/sessions/down-1")]]
         return frame, await call(client, "GET", "/healthz"), reads
 
     frame, health, reads = in_process(settings_for(down), backend, talk)
     assert frame[0] == 200 and frame[2]["stored"] is False, frame
-    assert health[0] == 503 and health[2]["redis"] is False
+    assert health[0] == 503 and health[2]["redis"] == "down"
+    assert health[2]["status"] == "degraded"
     for answer, what in zip(reads, ("emotion", "history", "report", "delete"), strict=True):
         assert_error(answer, 503, "store_unavailable", f"{what} with Redis down")
 
 
 def test_a_wrong_method_on_the_api_is_a_json_405(redis_url, backend):
     async def talk(client: TestClient):
-        return await call(client, "PUT", "/api/sessions/s-1/emotion")
+        return await call(client, "PUT", "/api/sessions/s-1/emotion", headers=auth("s-1"))
 
     assert_error(in_process(settings_for(redis_url), backend, talk), 405, "method_not_allowed",
                  "PUT on the emotion route")
@@ -144,7 +144,9 @@ def test_a_wrong_method_on_the_api_is_a_json_405(redis_url, backend):
 
 def test_websocket_text_messages_get_a_bad_frame_error(redis_url, backend):
     async def talk(client: TestClient):
-        async with client.ws_connect("/ws/frames?session=ws-in-1") as ws:
+        async with client.ws_connect("/ws/frames") as ws:
+            await ws.send_json({"type": "auth", "token": session_token("ws-in-1")})
+            assert (await ws.receive_json(timeout=10))["type"] == "ready"
             await ws.send_str("hello")
             return await ws.receive_json(timeout=10)
 
@@ -154,7 +156,7 @@ def test_websocket_text_messages_get_a_bad_frame_error(redis_url, backend):
 
 def test_log_lines_of_a_request_name_its_session(redis_url, backend, caplog):
     async def talk(client: TestClient):
-        return await call(client, "DELETE", "/api/sessions/logged-1")
+        return await call(client, "DELETE", "/api/sessions/logged-1", headers=auth("logged-1"))
 
     with caplog.at_level(logging.INFO, logger="vision_sidecar"):
         assert in_process(settings_for(redis_url), backend, talk)[0] == 200

@@ -6,7 +6,7 @@ import time
 
 from emotical_shared import redis_schema as schema
 from emotical_shared.logs import id_tag
-from tests.vision.sidecar.helpers import start_sidecar
+from tests.vision.sidecar.helpers import auth, start_sidecar
 
 
 def test_frames_land_again_after_redis_comes_back(own_redis, model_path, tmp_path,
@@ -23,7 +23,8 @@ def test_frames_land_again_after_redis_comes_back(own_redis, model_path, tmp_pat
         assert status == 200 and body["stored"] is False, body  # answered, not stored
         assert time.monotonic() - started < 5, "a stopped Redis must not stall frames"
         assert sidecar.request("GET", "/healthz")[0] == 503
-        assert sidecar.request("GET", "/api/sessions/outage-1/emotion")[2]["error"]["code"] \
+        assert sidecar.request("GET", "/api/sessions/outage-1/emotion",
+                               headers=auth("outage-1"))[2]["error"]["code"] \
             == "store_unavailable"
         assert "redis_write_failed" in sidecar.log() and id_tag("outage-1") in sidecar.log()
         assert "outage-1" not in sidecar.log(), "logs name sessions by tag, never by id"

@@ -12,6 +12,7 @@ import pytest
 
 from emotical_shared import redis_schema as schema
 from emotical_shared.labels import LABELS
+from tests.vision.sidecar.helpers import auth, session_token
 from tests.vision.sidecar.test_decode import bomb_png
 from vision_sidecar import samples
 
@@ -21,7 +22,8 @@ ALL_FIELDS = set(LABELS) | set(schema.EMOTION_FIELDS)
 def test_healthz_says_ready(sidecar):
     status, _, body = sidecar.request("GET", "/healthz")
     assert status == 200, body
-    assert body["redis"] is True and body["backend"] == "local" and body["native"] == "native"
+    assert body["redis"] == "ok" and body["status"] == "ok"
+    assert body["backend"] == "local" and body["native"] == "native"
 
 
 def test_the_smiling_astronaut_comes_back_happy_and_lands_in_redis(sidecar, redis_client,
@@ -79,8 +81,10 @@ def test_bad_uploads_get_a_clear_json_error(sidecar, webcam_jpeg, what, sid, dat
                                             status, code):
     if data == "TRUNCATED":
         data = webcam_jpeg[: len(webcam_jpeg) // 2]
-    got, _, body = sidecar.request("POST", f"/api/sessions/{sid}/frames", data,
-                                   {"Content-Type": ctype})
+    headers = {"Content-Type": ctype}
+    if len(sid) <= 128 and " " not in sid and "%" not in sid:
+        headers = auth(sid, **headers)
+    got, _, body = sidecar.request("POST", f"/api/sessions/{sid}/frames", data, headers)
     assert (got, body["error"]["code"]) == (status, code), f"{what}: {body}"
     assert body["error"]["message"]
 
@@ -89,6 +93,7 @@ def test_a_50_mb_upload_is_refused_without_reading_it(sidecar, webcam_jpeg):
     url = urlparse(sidecar.url)
     with socket.create_connection((url.hostname, url.port), timeout=10) as conn:
         conn.sendall(b"POST /api/sessions/big-1/frames HTTP/1.1\r\nHost: x\r\n"
+                     b"Authorization: Bearer " + session_token("big-1").encode() + b"\r\n"
                      b"Content-Type: image/jpeg\r\nContent-Length: 52428800\r\n\r\n")
         conn.sendall(b"\xff\xd8\xff" + b"\0" * 65536)
         answer = conn.recv(4096).decode(errors="replace")
@@ -101,6 +106,7 @@ def test_a_client_that_disconnects_mid_frame_does_not_hurt_others(sidecar, webca
     url = urlparse(sidecar.url)
     with socket.create_connection((url.hostname, url.port), timeout=10) as conn:
         conn.sendall(b"POST /api/sessions/gone-1/frames HTTP/1.1\r\nHost: x\r\n"
+                     b"Authorization: Bearer " + session_token("gone-1").encode() + b"\r\n"
                      b"Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(webcam_jpeg))
         conn.sendall(webcam_jpeg[:1000])
     status, _, body = sidecar.post_frame("gone-2", webcam_jpeg)
@@ -117,46 +123,56 @@ def test_more_than_10_frames_per_second_get_429(sidecar, webcam_jpeg):
 
 def test_emotion_history_and_delete(sidecar, redis_client, webcam_jpeg):
     sid = "hist-1"
-    assert sidecar.request("GET", f"/api/sessions/{sid}/emotion")[0] == 404
+    token = auth(sid)
+    assert sidecar.request("GET", f"/api/sessions/{sid}/emotion", headers=token)[0] == 404
     for _ in range(3):
         assert sidecar.post_frame(sid, webcam_jpeg)[0] == 200
         time.sleep(0.12)
-    status, _, latest = sidecar.request("GET", f"/api/sessions/{sid}/emotion")
+    status, _, latest = sidecar.request("GET", f"/api/sessions/{sid}/emotion", headers=token)
     assert status == 200 and latest["face_present"] is True and set(LABELS) <= set(latest)
 
-    _, _, history = sidecar.request("GET", f"/api/sessions/{sid}/history")
+    _, _, history = sidecar.request("GET", f"/api/sessions/{sid}/history", headers=token)
     entries = history["entries"]
     assert len(entries) == 3 and entries[0]["ts"] <= entries[-1]["ts"]
-    _, _, after = sidecar.request("GET", f"/api/sessions/{sid}/history?since={entries[0]['id']}")
+    _, _, after = sidecar.request("GET", f"/api/sessions/{sid}/history?since={entries[0]['id']}",
+                                  headers=token)
     assert [e["id"] for e in after["entries"]] == [e["id"] for e in entries[1:]]
-    assert sidecar.request("GET", f"/api/sessions/{sid}/history?since=yesterday")[0] == 400
+    assert sidecar.request("GET", f"/api/sessions/{sid}/history?since=yesterday",
+                           headers=token)[0] == 400
 
     redis_client.xadd(schema.session_chat(sid), {"sentiment": "0.5"})
-    status, _, deleted = sidecar.request("DELETE", f"/api/sessions/{sid}")
+    status, _, deleted = sidecar.request("DELETE", f"/api/sessions/{sid}", headers=token)
     assert status == 200
     assert sorted(deleted["removed"]) == sorted([schema.session_emotion(sid),
                                                  schema.session_history(sid),
                                                  schema.session_chat(sid)])
     assert not any(redis_client.exists(k) for k in schema.session_keys(sid))
-    assert sidecar.request("GET", f"/api/sessions/{sid}/emotion")[0] == 404
+    assert sidecar.request("GET", f"/api/sessions/{sid}/emotion", headers=token)[0] == 410
 
 
-def test_the_api_allows_localhost_origins_only(sidecar):
+def test_the_api_allows_the_configured_origins_only(sidecar):
+    own = sidecar.url.replace("127.0.0.1", "localhost")
     _, head, _ = sidecar.request("GET", "/api/sessions/cors-1/history",
-                                 headers={"Origin": "http://localhost:5173"})
-    assert head.get("Access-Control-Allow-Origin") == "http://localhost:5173"
+                                 headers=auth("cors-1", Origin=own))
+    assert head.get("Access-Control-Allow-Origin") == own
     status, head, _ = sidecar.request("OPTIONS", "/api/sessions/cors-1/frames",
-                                      headers={"Origin": "http://127.0.0.1:8000",
+                                      headers={"Origin": sidecar.url,
                                                "Access-Control-Request-Method": "POST"})
     assert status == 204 and "POST" in head.get("Access-Control-Allow-Methods", "")
-    _, head, _ = sidecar.request("GET", "/api/sessions/cors-1/history",
-                                 headers={"Origin": "https://evil.example"})
-    assert "Access-Control-Allow-Origin" not in head
+    assert "Authorization" in head.get("Access-Control-Allow-Headers", "")
+    for other in ("https://evil.example", "http://localhost:5173"):
+        _, head, _ = sidecar.request("GET", "/api/sessions/cors-1/history",
+                                     headers=auth("cors-1", Origin=other))
+        assert "Access-Control-Allow-Origin" not in head, other
 
 
-async def _ws_session(url: str, frames: list, interval: float) -> list:
+async def _ws_session(url: str, frames: list, interval: float, sid: str) -> list:
     replies = []
     async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+        await ws.send_json({"type": "auth", "token": session_token(sid)})
+        ready = await ws.receive_json(timeout=10)
+        assert ready["type"] == "ready" and ready["session_id"] == sid, ready
+
         async def reader():
             async for msg in ws:
                 replies.append(msg.json())
@@ -175,16 +191,16 @@ async def _ws_session(url: str, frames: list, interval: float) -> list:
 
 
 def test_websocket_frames_get_one_reply_each(sidecar, webcam_jpeg):
-    url = sidecar.url.replace("http", "ws") + "/ws/frames?session=ws-1"
-    replies = asyncio.run(_ws_session(url, [webcam_jpeg] * 8, 0.11))
+    url = sidecar.url.replace("http", "ws") + "/ws/frames"
+    replies = asyncio.run(_ws_session(url, [webcam_jpeg] * 8, 0.11, "ws-1"))
     assert sorted(r["seq"] for r in replies) == list(range(1, 9))
     assert all(not r.get("dropped") for r in replies), replies
     assert all(r["face_present"] and r["dominant"] == "happy" for r in replies)
 
 
 def test_websocket_frames_over_the_rate_are_dropped_latest_wins(sidecar, webcam_jpeg):
-    url = sidecar.url.replace("http", "ws") + "/ws/frames?session=ws-2"
-    replies = asyncio.run(_ws_session(url, [webcam_jpeg] * 20, 0.0))
+    url = sidecar.url.replace("http", "ws") + "/ws/frames"
+    replies = asyncio.run(_ws_session(url, [webcam_jpeg] * 20, 0.0, "ws-2"))
     assert sorted(r["seq"] for r in replies) == list(range(1, 21))  # every frame answered
     dropped = [r["seq"] for r in replies if r.get("dropped")]
     processed = [r["seq"] for r in replies if not r.get("dropped")]
@@ -193,15 +209,11 @@ def test_websocket_frames_over_the_rate_are_dropped_latest_wins(sidecar, webcam_
 
 
 def test_websocket_text_messages_and_bad_frames_get_errors(sidecar, webcam_jpeg):
-    url = sidecar.url.replace("http", "ws") + "/ws/frames?session=ws-3"
-    replies = asyncio.run(_ws_session(url, ["hello", b"not an image", webcam_jpeg], 0.15))
+    url = sidecar.url.replace("http", "ws") + "/ws/frames"
+    replies = asyncio.run(_ws_session(url, ["hello", b"not an image", webcam_jpeg], 0.15,
+                                      "ws-3"))
     assert replies[0]["error"]["code"] == "bad_frame"
     bad = next(r for r in replies if r.get("seq") == 1)
     assert bad["error"]["code"] == "unsupported_media_type"
     good = next(r for r in replies if r.get("seq") == 2)
     assert good["face_present"] is True
-
-
-def test_websocket_needs_a_valid_session_id(sidecar):
-    status, _, body = sidecar.request("GET", "/ws/frames?session=no%20spaces")
-    assert status == 400 and body["error"]["code"] == "invalid_session_id"

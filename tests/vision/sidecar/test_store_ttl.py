@@ -1,4 +1,5 @@
-"""Session keys always carry a TTL, though the store sets it once a minute, not every frame."""
+"""Session keys always carry a TTL, though the store sets it once a minute, not every frame;
+nothing is written for a deleted session."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import redis
 from emotical_shared import redis_schema as schema
 from emotical_shared.labels import LABELS
 from vision_sidecar import store as store_module
+from vision_sidecar.errors import SessionDeletedError
 from vision_sidecar.store import EmotionStore, connect, state_fields
 
 FIELDS = state_fields({label: 1 / len(LABELS) for label in LABELS}, "happy", 0.5, 0.25, 42.0,
@@ -82,11 +84,21 @@ def test_keys_deleted_behind_the_stores_back_get_their_ttls_at_once(redis_server
     assert all(0 < ttl <= schema.SESSION_TTL_S for ttl in _ttls(client, sid)), _ttls(client, sid)
 
 
-def test_a_deleted_session_written_again_gets_ttls(redis_server) -> None:
+def test_a_deleted_session_is_not_written_again(redis_server) -> None:
+    """A frame after the DELETE finds the tombstone inside the write script: nothing lands."""
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     sid = "ttl-4"
+    refused = []
+
+    async def write_after(store) -> None:
+        try:
+            await store.write(sid, FIELDS)
+        except SessionDeletedError as exc:
+            refused.append(exc)
+
     store = _run(redis_server.url, [lambda s: s.write(sid, FIELDS), lambda s: s.delete(sid),
-                                    lambda s: s.write(sid, FIELDS)])
-    assert all(0 < ttl <= schema.SESSION_TTL_S for ttl in _ttls(client, sid))
-    assert client.xlen(schema.session_history(sid)) == 1  # the one after the delete
-    assert sid in store._ttl_set_at
+                                    write_after])
+    assert refused, "a frame after the delete was stored"
+    assert not client.exists(*schema.session_keys(sid))
+    assert client.ttl(schema.session_tombstone(sid)) > 0
+    assert sid not in store._ttl_set_at
