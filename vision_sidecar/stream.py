@@ -7,7 +7,9 @@ Use the Rasa conversation id as the session id, so actions read this emotion: `m
 talks as conversation `dev-shell` (change it with EMOTICAL_SESSION), plain `rasa shell` takes
 `--conversation-id <id>`. Frames are processed at most `EMOTICAL_MAX_FPS` per second
 (video files are paced to that rate), go through exactly the server's pipeline and are dropped
-after use; only the derived numbers reach Redis.
+after use; only the derived numbers reach Redis. It runs the pipeline in this process (an
+operator's tool with Redis access, so no token is involved), through the same write that
+honours a deleted session's tombstone: it stops once the session is deleted.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import cv2
 
 from emotical_shared.logs import event, session_scope
 from emotical_shared.redis_schema import InvalidIdError, validate_id
-from vision_sidecar.errors import SidecarError
+from vision_sidecar.errors import SessionDeletedError, SidecarError
 from vision_sidecar.resources import open_pipeline
 from vision_sidecar.runtime import configure_process
 from vision_sidecar.settings import Settings, SettingsError
@@ -73,6 +75,9 @@ async def _stream(source: str, sid: str, settings: Settings, max_frames: Optiona
                 ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
                 try:
                     result = await pipeline.process(session, buf.tobytes())
+                except SessionDeletedError:
+                    event(log, logging.WARNING, "stream_session_deleted")
+                    break
                 except SidecarError as exc:
                     event(log, logging.WARNING, "frame_refused", error=exc.code)
                     continue
