@@ -23,7 +23,9 @@ from nlu_augment.generators.base import Generator
 from nlu_augment.generators.offline import PARAPHRASE_KINDS, OfflineGenerator
 from nlu_augment.nlu_yaml import GENERATED_MARKER, NluFormatError, dump_nlu, load_nlu, nlu_files
 from nlu_augment.pipeline import NOISE_KINDS, AugmentConfig, Augmenter, AugmentResult
-from nlu_augment.report import summary_table
+from nlu_augment.report import rules_line, summary_table
+from nlu_augment.review import load_rejects, write_review
+from nlu_augment.sentiment import BotSentiment
 
 log = logging.getLogger("nlu_augment")
 _D = AugmentConfig()
@@ -85,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "var/cache/augment)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--no-sentiment", action="store_true",
+                   help="skip the sentiment-preservation filter (it scores with bot/sentiment.py "
+                   "in the bot environment, $EMOTICAL_BOT_PYTHON or .venv/bot/bin/python)")
+    p.add_argument("--review", type=Path, default=None,
+                   help="also write a review file: every generated example beside its source, "
+                   "generator and filter scores, by intent")
+    p.add_argument("--rejects", type=Path, default=None,
+                   help="a rejects file (`intent: text` lines) whose examples are never written")
     return p
 
 
@@ -153,7 +163,10 @@ def run(args: argparse.Namespace) -> AugmentResult:
     )
     started = time.perf_counter()
     embedder = Embedder(cache, progress=not args.no_progress)
-    result = Augmenter(make_generators(args, cache), embedder, config).run(data)
+    sentiment = None if args.no_sentiment else BotSentiment(cache)
+    rejects = load_rejects(args.rejects)
+    result = Augmenter(make_generators(args, cache), embedder, config, sentiment,
+                       rejects).run(data)
     elapsed = time.perf_counter() - started
     text = dump_nlu(result.examples, header_lines(paths, args))
     n_in = sum(s.inputs for s in result.stats.values())
@@ -166,6 +179,10 @@ def run(args: argparse.Namespace) -> AugmentResult:
         + ", ".join(f"{k} {v}" for k, v in sorted(result.kinds.items())),
         file=sys.stderr,
     )
+    print(rules_line(result, len(rejects)), file=sys.stderr)
+    if args.review is not None:
+        print(f"review: {write_review(result, args.review)} (reject a line by copying it into "
+              f"{args.rejects or 'a rejects file (--rejects)'})", file=sys.stderr)
     if args.dry_run:
         sys.stdout.write(text)
         print(f"dry run: {out} not written", file=sys.stderr)

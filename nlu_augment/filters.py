@@ -103,3 +103,17 @@ def cross_intent_ok(
             keep[i] = False
             strayed[i] = names[int(row.argmax())]
     return keep, strayed
+
+
+def intent_margins(
+    affinity: np.ndarray, names: Sequence[str], own: Sequence[str]
+) -> np.ndarray:
+    """Own intent's affinity minus the closest other intent's (> 0: nearer its own intent)."""
+    column = {n: i for i, n in enumerate(names)}
+    out = np.zeros(len(own), dtype=np.float32)
+    for i, intent in enumerate(own):
+        row = affinity[i].copy()
+        own_sim = row[column[intent]]
+        row[column[intent]] = -np.inf
+        out[i] = own_sim - row.max() if len(names) > 1 else 1.0
+    return np.round(out, 4)

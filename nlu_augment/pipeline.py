@@ -1,15 +1,22 @@
-"""The augmentation pipeline: generate, filter cheap-first, embed once, filter, select, vary."""
+"""The augmentation pipeline: generate, filter cheap-first, embed once, filter, select, vary.
+
+Filters, in order (each drop is counted per intent, `FILTERS`): entity, the designer's
+rejects file, duplicates, near-copies, grammar (nlu_augment.grammar), the embedding budget,
+adequacy, cross-intent, sentiment (nlu_augment.sentiment: the label of `bot/sentiment.py`
+must not change; applied to paraphrases and to the swapped and noisy variants alike), then
+diversity. Every kept example carries its filter scores for the review file.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Collection, Optional, Sequence
 
 from tqdm import tqdm
 
-from nlu_augment import filters
+from nlu_augment import filters, grammar
 from nlu_augment.annotation import Example, relocate_entities
 from nlu_augment.embeddings import Embedder
 from nlu_augment.generators.base import (
@@ -24,10 +31,12 @@ from nlu_augment.generators.base import (
 from nlu_augment.generators.entity_swap import EntityValuePool
 from nlu_augment.generators.noise import casing, typo
 from nlu_augment.nlu_yaml import NluData
+from nlu_augment.sentiment import Scorer, sentiment_problem
 
 log = logging.getLogger(__name__)
 
-FILTERS = ("entity", "duplicate", "near_dup", "budget", "adequacy", "cross_intent", "diversity")
+FILTERS = ("entity", "rejected", "duplicate", "near_dup", "grammar", "budget", "adequacy",
+           "cross_intent", "sentiment", "diversity")
 NOISE_KINDS = ("typos", "casing")
 
 
@@ -73,6 +82,12 @@ class AugmentResult:
     kinds: dict[str, int] = field(default_factory=dict)
     #: per intent, parallel to ``examples``: (source example, generator kind) of each output
     origins: dict[str, list[tuple[Example, str]]] = field(default_factory=dict)
+    #: per intent, parallel to ``examples``: the filter scores of each output (review file)
+    scores: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    #: drops per named rule: "grammar:bare_infinitive", "sentiment:label", ...
+    rules: dict[str, int] = field(default_factory=dict)
+    #: outputs whose sentiment label differs from their source's (None: not measured)
+    flips: Optional[int] = None
 
 
 @dataclass
@@ -80,6 +95,12 @@ class _Pending:
     source: Source
     example: Example
     kind: str
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+def reject_key(intent: str, text: str) -> str:
+    """How a rejected line is matched: its intent and its case-folded text."""
+    return f"{intent}\x00{filters.fold_key(text)}"
 
 
 def build_sources(data: NluData, seed: int) -> list[Source]:
@@ -97,6 +118,8 @@ class Augmenter:
         generators: Sequence[Generator],
         embedder: Embedder,
         config: AugmentConfig = AugmentConfig(),
+        sentiment: Optional[Scorer] = None,
+        rejects: Collection[str] = (),
     ) -> None:
         unknown = set(config.noise_kinds) - set(NOISE_KINDS)
         if unknown:
@@ -104,6 +127,9 @@ class Augmenter:
         self.generators = list(generators)
         self.embedder = embedder
         self.config = config
+        self.sentiment = sentiment
+        self.rejects = frozenset(rejects)
+        self.rules: dict[str, int] = {}
 
     def run(self, data: NluData) -> AugmentResult:
         """Augment every intent example of ``data``."""
@@ -133,18 +159,18 @@ class Augmenter:
             pending.extend(survivors)
 
         keep = self._embedding_filters(sources, pending, stats)
-        out: dict[str, list[Example]] = {intent: [] for intent in data.intents}
-        origins: dict[str, list[tuple[Example, str]]] = {intent: [] for intent in data.intents}
+        self._sentiment_filter([p for p in pending if keep.get(id(p))], keep, stats)
         pool = EntityValuePool.from_data(data)
         kept_keys: set[str] = set()
+        intent_kept: dict[str, list[str]] = {intent: [] for intent in data.intents}
+        picked: list[tuple[Source, list[_Pending], list[tuple[Example, str]]]] = []
         for source, survivors in zip(sources, per_source, strict=True):
             st = stats[source.intent]
             ok = [p for p in survivors if keep[id(p)]]
             order = filters.pick_diverse(
                 source.example.text, [p.example.text for p in ok], len(ok)
             )
-            chosen: list[Example] = []
-            chosen_kinds: list[str] = []
+            chosen: list[_Pending] = []
             for i in order:
                 ex = ok[i].example
                 key = filters.exact_key(ex.text)
@@ -152,24 +178,102 @@ class Augmenter:
                     st.dropped["diversity"] += 1
                 elif key in kept_keys:
                     st.dropped["duplicate"] += 1
+                elif filters.is_near_duplicate(ex.text, intent_kept[source.intent],
+                                               cfg.near_duplicate):
+                    st.dropped["near_dup"] += 1  # a near-copy of another source's paraphrase
                 else:
                     kept_keys.add(key)
-                    chosen.append(ex)
-                    chosen_kinds.append(ok[i].kind)
+                    intent_kept[source.intent].append(ex.text)
+                    chosen.append(ok[i])
                     kinds[ok[i].kind] = kinds.get(ok[i].kind, 0) + 1
             st.kept += len(chosen)
-            extras = self._variants(source, chosen, pool, exact_seen | kept_keys, owner, st)
+            extras = self._variants(source, [p.example for p in chosen], pool,
+                                    exact_seen | kept_keys, owner, st)
             kept_keys.update(filters.exact_key(e.text) for e, _ in extras)
-            out[source.intent].extend(chosen + [e for e, _ in extras])
-            origins[source.intent].extend(
-                [(source.example, k) for k in chosen_kinds]
-                + [(source.example, k) for _, k in extras]
-            )
+            picked.append((source, chosen, extras))
+        extra_scores = self._score_variants(picked, stats)
+        out: dict[str, list[Example]] = {intent: [] for intent in data.intents}
+        origins: dict[str, list[tuple[Example, str]]] = {intent: [] for intent in data.intents}
+        scores: dict[str, list[dict[str, float]]] = {intent: [] for intent in data.intents}
+        for (source, chosen, extras), extra_score in zip(picked, extra_scores, strict=True):
+            for p in chosen:
+                out[source.intent].append(p.example)
+                origins[source.intent].append((source.example, p.kind))
+                scores[source.intent].append(p.scores)
+            for (ex, kind), sc in zip(extras, extra_score, strict=True):
+                if sc is None:
+                    continue
+                out[source.intent].append(ex)
+                origins[source.intent].append((source.example, kind))
+                scores[source.intent].append(sc)
         for name, n in (("swap", sum(s.swaps for s in stats.values())),
                         ("noise", sum(s.noise for s in stats.values()))):
             if n:
                 kinds[name] = n
-        return AugmentResult(out, stats, kinds, origins)
+        flips = self._count_flips(out, origins) if self.sentiment is not None else None
+        return AugmentResult(out, stats, kinds, origins, scores, dict(sorted(self.rules.items())),
+                             flips)
+
+    def _drop(self, st: IntentStats, name: str, rule: Optional[str] = None) -> None:
+        st.dropped[name] += 1
+        if rule:
+            key = f"{name}:{rule}"
+            self.rules[key] = self.rules.get(key, 0) + 1
+
+    def _sentiment_filter(self, pending: list[_Pending], keep: dict[int, bool],
+                          stats: dict[str, IntentStats]) -> None:
+        """Drop paraphrases whose sentiment differs from their source's (one scoring batch)."""
+        if self.sentiment is None or not pending:
+            return
+        texts = [p.source.example.text for p in pending] + [p.example.text for p in pending]
+        got = self.sentiment.scores(texts)
+        for p, src, cand in zip(pending, got[: len(pending)], got[len(pending):], strict=True):
+            p.scores.update(sentiment_source=src[0], sentiment=cand[0])
+            rule = sentiment_problem(src, cand)
+            if rule:
+                keep[id(p)] = False
+                self._drop(stats[p.source.intent], "sentiment", rule)
+
+    def _score_variants(
+        self, picked: list[tuple[Source, list[_Pending], list[tuple[Example, str]]]],
+        stats: dict[str, IntentStats],
+    ) -> list[list[Optional[dict[str, float]]]]:
+        """Sentiment scores of every swap and noisy copy (None: dropped, it changed the
+        sentiment of its source)."""
+        if self.sentiment is None:
+            return [[{} for _ in extras] for _, _, extras in picked]
+        texts = [t for source, _, extras in picked
+                 for t in [source.example.text, *(e.text for e, _ in extras)]]
+        got = dict(zip(texts, self.sentiment.scores(texts), strict=True))
+        out: list[list[Optional[dict[str, float]]]] = []
+        for source, _, extras in picked:
+            src = got[source.example.text]
+            row: list[Optional[dict[str, float]]] = []
+            for ex, kind in extras:
+                cand = got[ex.text]
+                rule = sentiment_problem(src, cand)
+                if rule:
+                    st = stats[source.intent]
+                    if kind == "swap":
+                        st.swaps -= 1
+                    else:
+                        st.noise -= 1
+                    self._drop(st, "sentiment", rule)
+                    row.append(None)
+                else:
+                    row.append({"sentiment_source": src[0], "sentiment": cand[0]})
+            out.append(row)
+        return out
+
+    def _count_flips(self, out: dict[str, list[Example]],
+                     origins: dict[str, list[tuple[Example, str]]]) -> int:
+        """Outputs, over the whole result, whose sentiment label differs from their source's."""
+        assert self.sentiment is not None
+        pairs = [(src.text, ex.text) for intent in out
+                 for ex, (src, _) in zip(out[intent], origins[intent], strict=True)]
+        texts = [t for pair in pairs for t in pair]
+        got = dict(zip(texts, self.sentiment.scores(texts), strict=True))
+        return sum(1 for a, b in pairs if got[a][1] != got[b][1])
 
     def _generate(self, sources: list[Source]) -> list[list[Candidate]]:
         merged: list[list[Candidate]] = [[] for _ in sources]
@@ -200,6 +304,9 @@ class Augmenter:
             if example is None:
                 st.dropped["entity"] += 1
                 continue
+            if reject_key(source.intent, example.text) in self.rejects:
+                st.dropped["rejected"] += 1
+                continue
             key = filters.exact_key(example.text)
             if key in exact_seen or key in local or owner.get(
                 filters.fold_key(example.text), source.intent
@@ -212,6 +319,10 @@ class Augmenter:
                 self.config.near_duplicate,
             ):
                 st.dropped["near_dup"] += 1
+                continue
+            rule = grammar.problem(source.example.text, example.text)
+            if rule:
+                self._drop(st, "grammar", rule)
                 continue
             local.add(key)
             survivors.append(_Pending(source, example, cand.kind))
@@ -236,17 +347,21 @@ class Augmenter:
         src_vecs, cand_vecs = vecs[: len(sources)], vecs[len(sources) :]
         index = {id(s): i for i, s in enumerate(sources)}
         own_src = src_vecs[[index[id(p.source)] for p in pending]]
-        adequate = filters.adequate(
-            filters.adequacy_scores(own_src, cand_vecs), self.config.adequacy
-        )
+        cosines = filters.adequacy_scores(own_src, cand_vecs)
+        adequate = filters.adequate(cosines, self.config.adequacy)
         affinity, names = filters.intent_affinity(
             cand_vecs, src_vecs, [s.intent for s in sources]
         )
+        own_intents = [p.source.intent for p in pending]
         guard, _ = filters.cross_intent_ok(
-            affinity, names, [p.source.intent for p in pending], self.config.cross_intent_margin
+            affinity, names, own_intents, self.config.cross_intent_margin
         )
+        margins = filters.intent_margins(affinity, names, own_intents)
         keep: dict[int, bool] = {}
-        for p, ok_adequate, ok_guard in zip(pending, adequate, guard, strict=True):
+        for p, ok_adequate, ok_guard, cos, margin in zip(
+            pending, adequate, guard, cosines, margins, strict=True
+        ):
+            p.scores.update(adequacy=float(cos), intent_margin=float(margin))
             st = stats[p.source.intent]
             if not ok_adequate:
                 st.dropped["adequacy"] += 1
@@ -272,6 +387,9 @@ class Augmenter:
         def fresh(ex: Example) -> bool:
             key = filters.exact_key(ex.text)
             if key in taken or owner.get(filters.fold_key(ex.text), source.intent) != source.intent:
+                return False
+            if reject_key(source.intent, ex.text) in self.rejects:
+                st.dropped["rejected"] += 1
                 return False
             taken.add(key)
             return True

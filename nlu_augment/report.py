@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from nlu_augment.pipeline import FILTERS, IntentStats
+from nlu_augment.pipeline import FILTERS, AugmentResult, IntentStats
 
 _HEADERS = ("intent", "in", "generated", *(f"-{f}" for f in FILTERS), "kept", "+swap", "+noise",
             "out")
@@ -38,3 +38,14 @@ def summary_table(stats: Mapping[str, IntentStats]) -> str:
 def _row(name: str, st: IntentStats) -> tuple:
     return (name, st.inputs, st.generated, *(st.dropped[f] for f in FILTERS), st.kept, st.swaps,
             st.noise, st.total)
+
+
+def rules_line(result: AugmentResult, n_rejects: int = 0) -> str:
+    """Drops per named rule and the sentiment-flip count over the whole output."""
+    n_out = sum(len(v) for v in result.examples.values())
+    rules = ", ".join(f"{k} {v}" for k, v in result.rules.items()) or "none"
+    rejected = sum(s.dropped["rejected"] for s in result.stats.values())
+    flips = ("not measured (--no-sentiment)" if result.flips is None
+             else f"{result.flips} of {n_out} outputs")
+    return (f"rejected by rule: {rules}; by the rejects file: {rejected} ({n_rejects} lines); "
+            f"sentiment label flipped against the source: {flips}")

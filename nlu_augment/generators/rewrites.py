@@ -9,6 +9,8 @@ import functools
 import random
 import re
 
+from nlu_augment.grammar import tail_fits
+
 # Frames that take a noun phrase ("... suede boots") and frames that take a verb phrase
 # ("... buy suede boots"). Questions get a question mark.
 OBJECT_FRAMES = (
@@ -39,7 +41,7 @@ CONTRACTIONS = (
 HEDGES = ("actually, ", "hmm, ", "well, ", "honestly, ", "so ", "um, ")
 I_THINK_STARTS = ("i'm", "i am", "it's", "it is", "this is", "that's", "that is", "these", "the ")
 POLITE_PREFIXES = ("please ", "could you please ", "would you ")
-POLITE_SUFFIXES = (" please", " if possible", " if you can")
+POLITE_SUFFIXES = (" please", " if possible")  # each only where grammar.tail_fits
 
 _TRAIL = re.compile(r"[\s?!.,]+$")
 
@@ -93,7 +95,7 @@ def politeness(text: str, rng: random.Random, limit: int = 2) -> list[str]:
     bare = _TRAIL.sub("", text)
     if bare[:1].isupper() and not bare[:2].isupper():
         bare = bare[0].lower() + bare[1:]
-    out = [bare + s for s in POLITE_SUFFIXES]
+    out = [bare + s for s in POLITE_SUFFIXES if tail_fits(bare, s)]
     if imperative:
         out += [p + bare + ("?" if p.startswith(("could", "would")) else "") for p in POLITE_PREFIXES]
         out += [f"can you {bare}?"]
