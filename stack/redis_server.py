@@ -118,9 +118,28 @@ def _command(host: str, port: int, *args: str, timeout: float = 5.0) -> bytes:
         return s.recv(4096)
 
 
+#: Memory cap of the embedded Redis unless EMOTICAL_REDIS_MAXMEMORY says otherwise.
+DEFAULT_MAXMEMORY = "512mb"
+
+
+def default_maxmemory() -> str:
+    """EMOTICAL_REDIS_MAXMEMORY (a Redis size such as `512mb`, `2gb`), default 512mb."""
+    return os.environ.get("EMOTICAL_REDIS_MAXMEMORY", "").strip() or DEFAULT_MAXMEMORY
+
+
 @dataclass
 class RedisServer:
-    """A redis-server child process on 127.0.0.1 with its own data folder and AOF on."""
+    """A redis-server child process on 127.0.0.1 with its own data folder and AOF on.
+
+    Durability: `appendfsync everysec`, so a crash (kill -9, power loss) loses at most about
+    the last second of writes; a clean `stop()` (SHUTDOWN) loses nothing.
+
+    Memory: `maxmemory` (EMOTICAL_REDIS_MAXMEMORY, default 512mb) with `noeviction`. Every key
+    of ours carries a TTL (profiles 180 days), so a `volatile-*` policy could silently evict a
+    shopper's profile and an `allkeys-*` policy anything at all. With `noeviction` a full Redis
+    refuses writes (OOM errors), which every service already treats, loudly, as "store
+    unavailable"; reads and deletions keep working.
+    """
 
     data_dir: Path
     port: int = 0
@@ -128,6 +147,7 @@ class RedisServer:
     appendonly: bool = True
     log_file: Optional[Path] = None
     extra_args: List[str] = field(default_factory=list)
+    maxmemory: str = field(default_factory=default_maxmemory)
     proc: Optional[subprocess.Popen] = None
 
     @property
@@ -153,6 +173,8 @@ class RedisServer:
             "--dir", str(self.data_dir),
             "--appendonly", "yes" if self.appendonly else "no",
             "--appendfsync", "everysec",
+            "--maxmemory", self.maxmemory,
+            "--maxmemory-policy", "noeviction",
             "--save", "",
             "--protected-mode", "yes",
             "--daemonize", "no",
@@ -173,19 +195,42 @@ class RedisServer:
         self.stop()
         raise RuntimeError(f"redis-server did not answer on {self.host}:{self.port} in {timeout}s")
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Flush to disk (SHUTDOWN) and wait for the process; kill it if it hangs."""
+    @property
+    def returncode(self) -> Optional[int]:
+        """The exit code once the server has exited, else None (also when never started)."""
+        return None if self.proc is None else self.proc.poll()
+
+    def alive(self) -> bool:
+        """Whether the server process is running."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def healthy(self) -> bool:
+        """Whether the server answers PING."""
+        return self.alive() and _ping(self.host, self.port)
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Flush to disk (SHUTDOWN) and wait for the process; kill it if it hangs.
+
+        True only when this call shut a running server down cleanly (SHUTDOWN accepted, exit
+        code 0): then the AOF holds every write. False when it was not running (it died
+        earlier: the AOF holds what was fsync'd, all but about the last second) or had to be
+        killed.
+        """
         if self.proc is None or self.proc.poll() is not None:
-            return
+            return False
+        clean = True
         try:
             _command(self.host, self.port, "SHUTDOWN")
         except OSError:
+            clean = False
             self.proc.terminate()
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+            return False
+        return clean and self.proc.returncode == 0
 
     def __enter__(self) -> RedisServer:
         return self.start()
