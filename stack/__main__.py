@@ -1,7 +1,9 @@
 """`python -m stack demo` (make demo) and `python -m stack shell` (make shell).
 
 demo: start Redis (embedded unless REDIS_URL is set), the action server, Rasa and the vision
-sidecar; wait for their health checks; print the addresses; stop all on Ctrl-C or SIGTERM.
+sidecar; wait for their health checks; print the addresses; restart a child that dies (Redis
+first, from its AOF; stack/supervisor.py), print a line when a part goes down and when it is
+back; stop all on Ctrl-C or SIGTERM.
 shell: `rasa shell` against the running demo's action server and Redis.
 """
 
@@ -22,6 +24,7 @@ from emotical_shared.tokens import SecretError, load_secret
 from stack.fingerprint import model_path
 from stack.processes import LOOPBACK, Stack, base_env, bot_python, redis_env, secret_env
 from stack.redis_server import ROOT, free_port
+from stack.supervisor import CrashLoopError, Supervisor
 
 #: Runtime folder (logs, Redis data, the running stack's addresses); tests point it elsewhere.
 VAR = Path(os.environ.get("EMOTICAL_VAR_DIR") or ROOT / "var")
@@ -87,6 +90,7 @@ def demo() -> int:
     stack = Stack(
         secret=secret, host=host,
         model=model, log_dir=LOG_DIR, redis_url=redis_url, redis_dir=VAR / "redis",
+        spool_dir=VAR / "actions" / "spool",
         redis_port=0 if redis_url else _free_or_next("EMOTICAL_REDIS_PORT", 6379),
         rasa_port=_free_or_next("EMOTICAL_RASA_PORT", 5005),
         actions_port=_free_or_next("EMOTICAL_ACTIONS_PORT", 5055),
@@ -110,20 +114,38 @@ def demo() -> int:
     print(f"  action server:          {info['actions']}")
     print(f"  Redis:                  {info['redis']}")
     print("  Ctrl-C stops everything.\n", flush=True)
+    supervisor = Supervisor(stack, say=lambda text: print(text, flush=True))
+    code = 0
     try:
         while not stop.wait(1.0):
-            for service in stack.services:
-                if service.proc is not None and service.proc.poll() is not None:
-                    print(f"demo: {service.name} exited ({service.proc.returncode}); stopping.\n"
-                          f"{service.log_tail()}", file=sys.stderr)
-                    stop.set()
+            try:
+                supervisor.tick()
+            except CrashLoopError as exc:
+                print(f"demo: {exc}\ndemo: stopping the demo.", file=sys.stderr, flush=True)
+                code = 1
+                stop.set()
     finally:
         print("demo: stopping...", flush=True)
+        redis_was_up = stack.redis is not None and stack.redis.alive()
         stack.stop()
         STATE.unlink(missing_ok=True)
-        print(f"demo: stopped; Redis data flushed to {VAR / 'redis'}/" if not redis_url
-              else "demo: stopped")
-    return 0
+        print(_stopped_line(stack, redis_was_up), flush=True)
+    return code
+
+
+def _stopped_line(stack: Stack, redis_was_up: bool) -> str:
+    """What happened to Redis's data on stop, as it really went."""
+    if stack.redis is None:
+        return "demo: stopped (external Redis left running)"
+    data = VAR / "redis"
+    if stack.redis_flushed:
+        return f"demo: stopped; Redis data flushed to {data}/"
+    if not redis_was_up:
+        return (f"demo: stopped; Redis was not running (exit code {stack.redis.returncode}): "
+                f"{data}/ holds what its AOF had fsync'd (all but about the last second "
+                "before it died)")
+    return (f"demo: stopped; Redis did not shut down cleanly (exit code "
+            f"{stack.redis.returncode}): {data}/ holds what its AOF had fsync'd")
 
 
 def shell(session: str) -> int:

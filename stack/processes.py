@@ -92,6 +92,8 @@ class Service:
             self.cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
+        if not isinstance(out, int):
+            out.close()  # the child has its own copy
         log.info("started %s (pid %s): %s", self.name, self.proc.pid, " ".join(self.cmd))
         return self
 
@@ -110,6 +112,19 @@ class Service:
             f"{self.name} did not answer {self.health_url} within {timeout:.0f} s.\n"
             f"{self.log_tail()}"
         )
+
+    def alive(self) -> bool:
+        """Whether the child process is running."""
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def returncode(self) -> Optional[int]:
+        """The exit code once the child has exited, else None (also when never started)."""
+        return None if self.proc is None else self.proc.poll()
+
+    def healthy(self, timeout: float = 1.0) -> bool:
+        """Whether the child runs and its health URL answers 2xx within `timeout`."""
+        return self.alive() and http_ok(self.health_url, timeout)
 
     def log_tail(self, lines: int = 30) -> str:
         if self.log_file is None or not self.log_file.exists():
@@ -211,6 +226,9 @@ class Stack:
     log_dir: Path
     redis_url: Optional[str] = None
     redis_dir: Optional[Path] = None
+    #: Where the action server spools profile updates Redis could not take (default
+    #: `<log_dir>/spool`, unless EMOTICAL_SPOOL_DIR is set).
+    spool_dir: Optional[Path] = None
     redis_port: int = 0
     rasa_port: int = 0
     actions_port: int = 0
@@ -221,6 +239,9 @@ class Stack:
     host: str = LOOPBACK
     redis: Optional[RedisServer] = None
     services: List[Service] = field(default_factory=list)
+    #: After stop(): whether the embedded Redis shut down cleanly (AOF complete); None when
+    #: there is no embedded Redis.
+    redis_flushed: Optional[bool] = None
 
     @property
     def rasa_url(self) -> str:
@@ -272,6 +293,9 @@ class Stack:
             self.actions_port = self.actions_port or free_port()
             env = {**secret_env(self.secret), **self.extra_env}
             actions_env = dict(env)
+            if "EMOTICAL_SPOOL_DIR" not in os.environ:
+                actions_env.setdefault("EMOTICAL_SPOOL_DIR",
+                                       str(self.spool_dir or self.log_dir / "spool"))
             if self.with_sidecar:
                 self.sidecar_port = self.sidecar_port or free_port()
                 # The bot's report links point at this sidecar, whatever its port.
@@ -296,11 +320,14 @@ class Stack:
         return self
 
     def stop(self) -> None:
-        """Stop the services in reverse order, then Redis (which flushes its AOF)."""
+        """Stop the services in reverse order, then Redis (which flushes its AOF).
+
+        `redis_flushed` then says whether Redis really shut down cleanly.
+        """
         for service in reversed(self.services):
             service.stop()
         if self.redis is not None:
-            self.redis.stop()
+            self.redis_flushed = self.redis.stop()
 
     def describe(self) -> Dict[str, str]:
         info = {"redis": self.redis_url or "", "rasa": self.rasa_url,
