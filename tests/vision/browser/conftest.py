@@ -37,11 +37,27 @@ def browser_tests_enabled() -> None:
 
 @dataclass
 class RunningStack:
-    """Addresses of a stack someone else started (`make demo` writes them to var/run/stack.json)."""
+    """Addresses of a stack someone else started (`make demo` writes them to var/run/stack.json);
+    its secret comes from EMOTICAL_SECRET or var/secret, as the stack's own processes read it.
+    It has no services to stop: tests that restart one skip."""
 
     redis_url: str
     rasa_url: str
     sidecar_url: str
+    secret: str
+    services: tuple = ()
+
+    @property
+    def rasa_api_token(self) -> str:
+        from emotical_shared.tokens import derived_secret
+
+        return derived_secret(self.secret, "rasa-api")
+
+    @property
+    def signer(self) -> object:
+        from emotical_shared.tokens import Signer
+
+        return Signer(self.secret)
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +71,11 @@ def stack(browser_tests_enabled: None, tmp_path_factory: pytest.TempPathFactory)
 
     existing = os.environ.get("EMOTICAL_BROWSER_STACK")
     if existing:
+        from emotical_shared.tokens import load_secret
+
         info = json.loads(Path(existing).read_text())
-        yield RunningStack(info["redis"], info["rasa"], info["shop"].rstrip("/"))
+        yield RunningStack(info["redis"], info["rasa"], info["shop"].rstrip("/"),
+                           load_secret(create=False))
         return
 
     check_credentials(ROOT / "credentials.yml")
@@ -114,6 +133,31 @@ def browser(browser_tests_enabled: None, face_video: Path) -> Iterator[object]:
         )
         yield chromium
         chromium.close()
+
+
+#: Records every Content-Security-Policy violation of a page (the binding is added per context).
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => window.__emoticalCsp({
+  directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile, line: e.lineNumber,
+  page: location.pathname}));
+"""
+
+
+def watch_csp(context: object) -> list:
+    """A list that fills with the CSP violations (securitypolicyviolation events and Chromium's
+    console reports) of every page of `context`, across navigations."""
+    violations: list = []
+    context.expose_binding("__emoticalCsp",  # type: ignore[attr-defined]
+                           lambda _source, v: violations.append(v))
+    context.add_init_script(CSP_LISTENER)  # type: ignore[attr-defined]
+
+    def console(msg: object) -> None:
+        text = msg.text  # type: ignore[attr-defined]
+        if "Content Security Policy" in text:
+            violations.append({"console": text})
+
+    context.on("console", console)  # type: ignore[attr-defined]
+    return violations
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,44 @@
 // The camera: off until the shopper turns it on; then getUserMedia → canvas → JPEG frames over the
-// sidecar's WebSocket (/ws/frames?session=…) at most `maxFps` a second, with at most two frames
-// in flight; each reply {seq, faces, dominant, probs, valence} updates the live mood indicator.
+// sidecar's WebSocket `/ws/frames`. The first message proves the session
+// ({"type": "auth", "token"}); frames start after the sidecar's {"type": "ready", max_fps}, at
+// most `max_fps` a second with at most two in flight; each reply {seq, faces, dominant, probs,
+// valence} updates the live mood indicator ({dropped: true[, reason: "busy"]} ones are skipped).
+// Close codes: 4401 the token is refused (a new session, once), 4403 another session's token,
+// 4409 another tab streams this session, 4410 the session was deleted.
 import { EMOJI } from "./util.js";
 
 const FRAME_WIDTH = 320;
 const JPEG_QUALITY = 0.7;
 const MAX_IN_FLIGHT = 2;
+const RECONNECT_MS = 1500;
+const CLOSE_REASONS = {
+  4403: "The mood service refused this session's camera.",
+  4409: "Another tab or window is already streaming the camera for this session. Turn it off there to use it here.",
+  4410: "This session was deleted, so the camera stopped. Open a product to start a new session.",
+};
+
+/** The consent text's part that names who reads the pictures (from `/api/config`). */
+function backendSentence(config) {
+  if (config.backend === "rekognition") {
+    return "Pictures of your face are sent to AWS Rekognition (Amazon Web Services) a few times a minute"
+      + " to read them; the expression model on our server reads the others.";
+  }
+  if (config.backend === "local" || !config.backend) {
+    return "The pictures are read by an expression model on our server; no picture leaves it.";
+  }
+  return `The pictures are read by ${config.backend_description || config.backend}.`;
+}
 
 export class Camera {
-  constructor({ maxFps = 10, onReading = () => {} } = {}) {
-    this.interval = 1000 / Math.min(10, Math.max(1, maxFps));
+  /**
+   * @param {object} opts
+   * @param {object} opts.config  `/api/config`: max_fps, backend, backend_labels
+   * @param {() => Promise<boolean>} opts.onUnauthorized  the token was refused: a new session
+   */
+  constructor({ config = {}, onReading = () => {}, onUnauthorized = async () => false } = {}) {
+    this.maxFps = config.max_fps || 10;
     this.onReading = onReading;
+    this.onUnauthorized = onUnauthorized;
     this.toggle = document.getElementById("camera-toggle");
     this.video = document.getElementById("camera-video");
     this.state = document.getElementById("camera-state");
@@ -25,13 +53,24 @@ export class Camera {
     this.inFlight = 0;
     this.sent = 0;
     this.replies = 0;
-    this.sessionId = null;
+    this.session = null;
+    this.renewals = 0;
     this.toggle.addEventListener("click", () => (this.stream ? this.stop() : this.start()));
+    const labels = Array.isArray(config.backend_labels) && config.backend_labels.length
+      ? config.backend_labels : null;
+    if (labels) document.getElementById("camera-consent-labels").textContent = labels.join(", ");
+    document.getElementById("camera-consent-backend").textContent = backendSentence(config);
+    document.getElementById("camera").dataset.backend = config.backend || "";
   }
 
-  setSession(sessionId) {
-    if (this.sessionId !== sessionId) this.stop();
-    this.sessionId = sessionId;
+  /** The session frames go to ({session_id, session_token}). A session renewed after a refused
+   * token keeps a running camera (the shopper's consent stands); any other change stops it. */
+  setSession(session) {
+    const changed = !this.session || this.session.session_id !== session.session_id;
+    this.session = session;
+    if (!changed) return;
+    if (session.renewed && this.stream) this.connect();
+    else this.stop();
   }
 
   setState(text) {
@@ -47,7 +86,7 @@ export class Camera {
 
   async start() {
     this.showError("");
-    if (!this.sessionId) return;
+    if (!this.session) return;
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       this.showError("This browser cannot use a camera here. Chat works without it.");
       return;
@@ -72,28 +111,31 @@ export class Camera {
     document.getElementById("mood").hidden = false;
     this.toggle.setAttribute("aria-pressed", "true");
     this.toggle.textContent = "Turn camera off";
+    this.renewals = 0;
     this.connect();
   }
 
   connect() {
+    this.disconnect();
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const url = `${scheme}//${location.host}/ws/frames?session=${encodeURIComponent(this.sessionId)}`;
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(`${scheme}//${location.host}/ws/frames`);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.inFlight = 0;
-    ws.onopen = () => {
-      this.setState("on");
-      this.timer = setInterval(() => this.capture(), this.interval);
-    };
+    this.setState("connecting…");
+    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: this.session.session_token }));
     ws.onmessage = (event) => {
-      this.inFlight = Math.max(0, this.inFlight - 1);
       let reading;
       try {
         reading = JSON.parse(event.data);
       } catch {
         return;
       }
+      if (reading.type === "ready") {
+        this.ready(ws, reading);
+        return;
+      }
+      this.inFlight = Math.max(0, this.inFlight - 1);
       this.replies += 1;
       if (reading.error) {
         this.showError(`The mood service says: ${reading.error.message || reading.error}`);
@@ -101,15 +143,40 @@ export class Camera {
       }
       if (!reading.dropped) this.showReading(reading);
     };
-    ws.onclose = () => {
-      clearInterval(this.timer);
-      this.timer = null;
-      if (this.ws === ws && this.stream) {
-        // The sidecar went away: keep the camera consent, try again shortly.
-        this.setState("reconnecting…");
-        setTimeout(() => this.stream && this.ws === ws && this.connect(), 1500);
-      }
-    };
+    ws.onclose = (event) => this.closed(ws, event.code);
+  }
+
+  /** The sidecar accepted the token: send frames at the pace it asks for. */
+  ready(ws, message) {
+    if (this.ws !== ws) return;
+    const fps = Math.min(10, Math.max(1, Number(message.max_fps) || this.maxFps));
+    this.renewals = 0;
+    this.showError("");
+    this.setState("on");
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.capture(), 1000 / fps);
+  }
+
+  async closed(ws, code) {
+    clearInterval(this.timer);
+    this.timer = null;
+    if (this.ws !== ws || !this.stream) return; // we closed it
+    this.ws = null;
+    if (code === 4401 && this.renewals < 1) {
+      this.renewals += 1;
+      this.setState("reconnecting…");
+      // A new session (shop.js), whose setSession reconnects this running camera.
+      if (await this.onUnauthorized()) return;
+    }
+    if (code === 4401 || CLOSE_REASONS[code]) {
+      const why = CLOSE_REASONS[code] || "The mood service refused this session's token. Reload the page to start a new session.";
+      this.stop();
+      this.showError(why);
+      return;
+    }
+    // The sidecar went away: keep the camera consent, try again shortly.
+    this.setState("reconnecting…");
+    setTimeout(() => this.stream && !this.ws && this.connect(), RECONNECT_MS);
   }
 
   capture() {
@@ -139,7 +206,7 @@ export class Camera {
       mood.dataset.mood = "none";
       this.moodFace.textContent = "·";
       this.moodLabel.textContent = "no face in view";
-      this.moodBar.style.width = "0%";
+      this.moodBar.style.width = "0%"; // CSSOM, which the CSP allows (no style attribute is written)
       return;
     }
     const valence = Number(reading.valence || 0);
@@ -152,13 +219,17 @@ export class Camera {
     this.onReading(reading);
   }
 
-  /** Stop sending, close the socket and release the camera (its light goes off). */
-  stop() {
+  disconnect() {
     clearInterval(this.timer);
     this.timer = null;
     const ws = this.ws;
     this.ws = null;
     if (ws) ws.close();
+  }
+
+  /** Stop sending, close the socket and release the camera (its light goes off). */
+  stop() {
+    this.disconnect();
     if (this.stream) for (const track of this.stream.getTracks()) track.stop();
     this.stream = null;
     this.video.srcObject = null;

@@ -1,21 +1,32 @@
 // The chat widget: Rasa's socket.io channel, message rendering, history kept in localStorage.
 //
 // Protocol (Rasa 3.6 socketio channel with session_persistence, see bot/channels.py):
-//   client → "session_request" {session_id}          server → "session_confirm" session_id
-//   client → "user_uttered" {message, session_id, customData: {session_id, shopper_id, product_id}}
+//   client → "session_request" {session_id, token}
+//   server → "session_confirm" session_id  |  "session_refused" {error: {code, message}}
+//   client → "user_uttered" {message, session_id, customData: {token, product_id}}
 //   server → "bot_uttered" {text} | {text, quick_replies} | {attachment} | {custom}
-import { el, linkify, store, formatPrice } from "./util.js";
+// The channel takes the conversation id and the shopper from the token, never from the ids a
+// client sends. Links are rendered only for http(s) URLs and this site's paths (util.safeHref),
+// also when replayed from the stored transcript.
+import { el, linkify, linkOrText, store, formatPrice, KEYS } from "./util.js";
 
 const HISTORY_LIMIT = 200;
 const TYPING_TIMEOUT_MS = 20000;
+/** Without an answer this long, the shopper is told the assistant is unavailable. */
+const REPLY_TIMEOUT_MS = 15000;
+/** A first connection not confirmed in this time counts as unavailable too. */
+const CONNECT_TIMEOUT_MS = 8000;
+const UNAVAILABLE = "The assistant is unavailable, retrying…";
 
 export class ChatWidget {
   /**
    * @param {object} opts
    * @param {string} opts.rasaUrl  e.g. http://127.0.0.1:5005
    * @param {string} opts.socketPath  e.g. /socket.io
-   * @param {() => {session_id: string, shopper_id: string, product_id: string}} opts.context
+   * @param {() => {product_id: string}} opts.context  more customData for each message
    * @param {(productId: string) => void} opts.onOpenProduct  called when a product card is chosen
+   * @param {() => Promise<boolean>} opts.onRefused  Rasa refused the token: get a new session
+   *        (which calls open() again); false when that failed
    * @param {string|null} opts.initPayload  sent once when a session has no history yet
    */
   constructor(opts) {
@@ -26,8 +37,12 @@ export class ChatWidget {
     this.status = document.getElementById("chat-status");
     this.typing = document.getElementById("typing");
     this.typingSr = document.getElementById("typing-sr");
+    this.unavailable = document.getElementById("chat-unavailable");
     this.socket = null;
     this.sessionId = null;
+    this.token = null;
+    this.replyTimer = null;
+    this.connectTimer = null;
     this.confirmed = false;
     this.queue = [];
     this.typingTimer = null;
@@ -41,13 +56,15 @@ export class ChatWidget {
   }
 
   historyKey() {
-    return `emotical.chat.${this.sessionId}`;
+    return KEYS.chat(this.sessionId);
   }
 
-  /** Connect for a session: restore its history, join its room, greet once if new. */
-  open(sessionId) {
+  /** Connect for a session ({session_id, session_token}): restore its history, join its room
+   * with the token, greet once if new. */
+  open(session) {
     this.close();
-    this.sessionId = sessionId;
+    this.sessionId = session.session_id;
+    this.token = session.session_token;
     this.log.replaceChildren();
     const history = store.get(this.historyKey(), []);
     for (const entry of history) this.render(entry.who, entry.message, false);
@@ -60,15 +77,18 @@ export class ChatWidget {
       reconnectionDelayMax: 3000,
     });
     this.socket = socket;
+    this.connectTimer = setTimeout(() => this.setAvailable(false), CONNECT_TIMEOUT_MS);
     socket.on("connect", () => {
       this.confirmed = false;
-      socket.emit("session_request", { session_id: this.sessionId });
+      socket.emit("session_request", { session_id: this.sessionId, token: this.token });
     });
+    socket.on("session_refused", (refusal) => this.refused(refusal));
     socket.on("session_confirm", (confirmed) => {
       const id = typeof confirmed === "string" ? confirmed : confirmed && confirmed.session_id;
       if (id && id !== this.sessionId) return;
       this.confirmed = true;
       this.setStatus("online");
+      this.setAvailable(true);
       const pending = this.queue.splice(0);
       for (const data of pending) socket.emit("user_uttered", data);
       if (history.length === 0 && this.opts.initPayload && !this.greeted) {
@@ -80,8 +100,12 @@ export class ChatWidget {
     socket.on("disconnect", () => {
       this.confirmed = false;
       this.setStatus("reconnecting…");
+      this.setAvailable(false);
     });
-    socket.on("connect_error", () => this.setStatus("assistant unreachable, retrying…"));
+    socket.on("connect_error", () => {
+      this.setStatus("assistant unreachable, retrying…");
+      this.setAvailable(false);
+    });
   }
 
   close() {
@@ -93,12 +117,38 @@ export class ChatWidget {
     this.confirmed = false;
     this.greeted = false;
     this.queue = [];
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.replyTimer);
+    this.setAvailable(true);
     this.showTyping(false);
+  }
+
+  /** Rasa refused the session token: a new session once, else say so (never silently). */
+  async refused(refusal) {
+    const reason = refusal && refusal.error && refusal.error.message;
+    const session = this.sessionId;
+    this.confirmed = false;
+    this.setStatus("refused");
+    if (!this.renewing && this.opts.onRefused) {
+      this.renewing = true;
+      const renewed = await this.opts.onRefused();
+      this.renewing = false;
+      if (renewed && this.sessionId !== session) return;
+    }
+    this.setAvailable(false, `The assistant refused this session${reason ? ` (${reason})` : ""}. Reload the page to start a new one.`);
   }
 
   setStatus(text) {
     this.status.textContent = text;
     this.status.dataset.state = text === "online" ? "online" : "offline";
+  }
+
+  /** Show (or clear) the unavailable notice: while disconnected, reconnecting or unanswered. */
+  setAvailable(available, text = UNAVAILABLE) {
+    if (available) clearTimeout(this.connectTimer);
+    this.unavailable.textContent = available ? "" : text;
+    this.unavailable.hidden = available;
+    document.getElementById("chat").dataset.available = String(available);
   }
 
   /** Show `shown` as the shopper's message and send `payload` to Rasa. */
@@ -116,15 +166,29 @@ export class ChatWidget {
     const data = {
       message: payload,
       session_id: this.sessionId,
-      customData: this.opts.context(),
+      customData: { ...this.opts.context(), token: this.token },
     };
     this.showTyping(true);
+    clearTimeout(this.replyTimer);
+    this.replyTimer = setTimeout(() => this.noReply(), REPLY_TIMEOUT_MS);
     if (this.socket && this.socket.connected && this.confirmed) this.socket.emit("user_uttered", data);
     else this.queue.push(data);
   }
 
+  /** Rasa answered nothing in time: say so, and reconnect (a confirm clears the notice). */
+  noReply() {
+    this.setAvailable(false);
+    const socket = this.socket;
+    if (socket && socket.connected) {
+      socket.disconnect();
+      socket.connect();
+    }
+  }
+
   receive(message) {
     if (!message || typeof message !== "object") return;
+    clearTimeout(this.replyTimer);
+    this.setAvailable(true);
     this.showTyping(false);
     this.render("bot", message);
     this.remember("bot", message);
@@ -156,7 +220,7 @@ export class ChatWidget {
     const products = findProducts(message);
     if (products.length) bubble.append(this.renderCards(products));
     const reportUrl = custom && (custom.report_url || custom.url);
-    if (reportUrl) bubble.append(el("p", {}, el("a", { href: reportUrl, class: "report-link" }, "Open my session report")));
+    if (reportUrl) bubble.append(el("p", {}, linkOrText(String(reportUrl), "Open my session report", { class: "report-link" })));
     const buttons = message.quick_replies || message.buttons || (custom && custom.buttons) || [];
     if (buttons.length) bubble.append(this.renderButtons(buttons));
     if (bubble.childElementCount <= 1) return; // nothing we know how to show
@@ -167,7 +231,11 @@ export class ChatWidget {
   renderButtons(buttons) {
     const group = el("div", { class: "quick-replies", role: "group", "aria-label": "Suggested replies" });
     for (const button of buttons) {
-      const title = button.title || button.payload;
+      const title = button.title || button.payload || button.url;
+      if (button.url) {
+        group.append(linkOrText(String(button.url), String(title), { class: "quick-link" }));
+        continue;
+      }
       const payload = button.payload || button.title;
       group.append(el("button", {
         type: "button", class: "quick-reply", dataset: { payload },
@@ -212,7 +280,7 @@ export class ChatWidget {
         }, "View"));
       }
       for (const button of product.buttons || []) {
-        if (button.type === "web_url" && button.url) children.push(el("a", { href: button.url }, button.title || "Open"));
+        if (button.url) children.push(linkOrText(String(button.url), button.title || "Open"));
         else if (button.payload) {
           children.push(el("button", {
             type: "button", class: "quick-reply", onclick: () => this.send(button.payload, button.title),
@@ -251,7 +319,7 @@ function findProducts(message) {
           ...p,
           id: p.id || p.product_id,
           name: p.name || p.title,
-          image: p.image || p.image_url || (p.id || p.product_id ? `/api/products/${p.id || p.product_id}/image.svg` : null),
+          image: p.image || p.image_url || (p.id || p.product_id ? `/api/products/${encodeURIComponent(p.id || p.product_id)}/image.svg` : null),
         }));
       }
     }

@@ -1,5 +1,15 @@
-// The end-of-session report: score, two Chart.js charts, every stored record, delete and download.
-import { el, getJSON, EMOJI } from "./util.js";
+// The end-of-session report: score, two Chart.js charts, every stored record, the shopper's
+// profile, delete and download.
+//
+// `/report/{sid}` is an empty shell: its data comes from `/api/sessions/{sid}/report` with the
+// session token this browser keeps for that session (util.js KEYS). Without one nothing is
+// fetched: the link alone is not a capability.
+import {
+  el, EMOJI, authorized, errorMessage, storedSession, storedShopper, forgetSession, forgetEverything,
+} from "./util.js";
+
+const PAGE_ROWS = 2000;
+const NO_TOKEN = "This report can only be opened in the browser that made the session.";
 
 const COLORS = {
   happy: "#2e9e5b", sad: "#3b6fd1", angry: "#d13b3b", surprised: "#e0a200",
@@ -99,6 +109,68 @@ function renderTable(report) {
   document.getElementById("keys-line").textContent = keys.length ? `Stored under: ${keys.join(", ")}` : "Nothing is stored under this session's keys.";
 }
 
+function renderProfile(profile) {
+  const section = document.getElementById("profile");
+  section.hidden = !profile;
+  if (!profile) return;
+  const tags = Object.entries(profile.tags || {}).sort((a, b) => b[1] - a[1]);
+  const counts = profile.tag_counts || {};
+  document.getElementById("profile-summary").textContent =
+    `Shopper ${profile.shopper_id}: ${tags.length} tag weights, ${(profile.seen_products || []).length} products shown, `
+    + `${(profile.sessions || []).length} sessions.`;
+  const body = document.querySelector("#profile-tags tbody");
+  body.replaceChildren(...tags.map(([tag, weight]) => el("tr", { dataset: { tag } },
+    el("td", {}, tag), el("td", {}, Number(weight).toFixed(2)), el("td", {}, String(counts[tag] ?? "")))));
+  if (!tags.length) body.append(el("tr", {}, el("td", { colspan: 3 }, "Nothing learned about your tastes yet.")));
+}
+
+const EMPTY = { history: [], chat: [], conversation: [], keys: [], profile: null,
+  score: { session: null, face: null, chat: null } };
+
+/** Show `report` (everything empty after a delete). */
+function show(report) {
+  document.getElementById("report-product").textContent =
+    report.meta && report.meta.product_id ? ` · product ${report.meta.product_id}` : "";
+  report.labels = report.labels || Object.keys(COLORS);
+  renderScore(report.score);
+  drawCharts(report);
+  renderTable(report);
+  renderProfile(report.profile);
+}
+
+let downloadUrl = null;
+
+function offerDownload(report) {
+  const link = document.getElementById("download-json");
+  if (downloadUrl) URL.revokeObjectURL(downloadUrl);
+  downloadUrl = report ? URL.createObjectURL(new Blob([JSON.stringify(report, null, 1)], { type: "application/json" })) : null;
+  link.hidden = !downloadUrl;
+  if (downloadUrl) {
+    link.href = downloadUrl;
+    link.download = `emotical-report-${sid}.json`;
+  } else {
+    link.removeAttribute("href");
+  }
+}
+
+/** Every page of the report (`?after=&limit=`), the history joined; `{error, status}` on failure. */
+async function fetchReport(token) {
+  const url = `/api/sessions/${encodeURIComponent(sid)}/report`;
+  let report = null;
+  let after = null;
+  do {
+    const query = new URLSearchParams({ limit: String(PAGE_ROWS) });
+    if (after) query.set("after", after);
+    const { response, body } = await authorized(`${url}?${query}`, token);
+    if (!response.ok || !body) return { status: response.status, error: errorMessage(response, body) };
+    if (report) report.history.push(...body.history);
+    else report = body;
+    after = body.page && body.page.next;
+  } while (after);
+  report.page = { after: null, limit: report.history.length, next: null, total: report.history.length };
+  return { report };
+}
+
 async function load() {
   const status = document.getElementById("report-status");
   if (!sid) {
@@ -106,20 +178,35 @@ async function load() {
     return null;
   }
   document.getElementById("report-session").textContent = sid;
-  const url = `/api/sessions/${encodeURIComponent(sid)}/report`;
-  document.getElementById("download-json").href = `${url}?download=1`;
-  let report;
+  const session = storedSession(sid);
+  if (!session) {
+    status.textContent = NO_TOKEN;
+    document.body.dataset.access = "none";
+    return null;
+  }
+  let result;
   try {
-    report = await getJSON(url);
+    result = await fetchReport(session.session_token);
   } catch (err) {
     status.textContent = `The report could not load: ${err.message}`;
     return null;
   }
-  document.getElementById("report-product").textContent =
-    report.meta && report.meta.product_id ? ` · product ${report.meta.product_id}` : "";
-  renderScore(report.score);
-  drawCharts(report);
-  renderTable(report);
+  if (!result.report) {
+    if (result.status === 410) {
+      forgetSession(sid);
+      status.textContent = "This session was deleted: nothing is stored for it any more.";
+    } else if (result.status === 401 || result.status === 403) {
+      status.textContent = `${NO_TOKEN} (This browser's key to it is no longer valid: ${result.error}.)`;
+    } else {
+      status.textContent = `The report could not load: ${result.error}`;
+    }
+    return null;
+  }
+  const report = result.report;
+  show(report);
+  offerDownload(report);
+  document.getElementById("delete-button").hidden = false;
+  document.getElementById("delete-all-button").hidden = false;
   const said = (report.conversation || []).length;
   const n = (count, what) => `${count} ${what}${count === 1 ? "" : "s"}`;
   status.textContent = `${n(report.history.length, "camera reading")}, ${n(report.chat.length, "message mood")} and ${n(said, "chat line")} stored.`;
@@ -127,33 +214,75 @@ async function load() {
   return report;
 }
 
-async function deleteAll() {
-  document.getElementById("delete-confirm").hidden = true;
-  const result = document.getElementById("delete-result");
-  try {
-    const response = await fetch(`/api/sessions/${encodeURIComponent(sid)}`, { method: "DELETE" });
-    if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
-  } catch (err) {
-    result.textContent = `Deleting failed: ${err.message}. Nothing was changed; try again.`;
-    result.hidden = false;
-    return;
-  }
-  const report = await load();
-  const left = report ? report.history.length + report.chat.length + (report.conversation || []).length + report.keys.length : -1;
-  result.textContent = left === 0 ? "Deleted. Nothing is stored for this session any more."
-    : `Deleted, but ${left} records are still listed; reload to check.`;
-  result.dataset.left = String(left);
-  result.hidden = false;
-  document.getElementById("delete-button").focus();
+/** After a delete: nothing on the page, no download, no delete buttons. */
+function showNothing(text) {
+  show({ ...EMPTY });
+  offerDownload(null);
+  document.getElementById("report-status").textContent = text;
+  document.getElementById("delete-button").hidden = true;
+  document.getElementById("delete-all-button").hidden = true;
 }
 
-document.getElementById("delete-button").addEventListener("click", () => {
-  document.getElementById("delete-confirm").hidden = false;
-  document.getElementById("delete-yes").focus();
-});
-document.getElementById("delete-no").addEventListener("click", () => {
+function showResult(text, left) {
+  const result = document.getElementById("delete-result");
+  result.textContent = text;
+  if (left !== undefined) result.dataset.left = String(left);
+  result.hidden = false;
+  result.focus();
+}
+
+async function deleteAll() {
   document.getElementById("delete-confirm").hidden = true;
-  document.getElementById("delete-button").focus();
-});
-document.getElementById("delete-yes").addEventListener("click", deleteAll);
+  const session = storedSession(sid);
+  if (!session) return showResult(NO_TOKEN);
+  const url = `/api/sessions/${encodeURIComponent(sid)}`;
+  try {
+    const { response, body } = await authorized(url, session.session_token, { method: "DELETE" });
+    if (!response.ok) throw new Error(errorMessage(response, body));
+    // Check: the server now answers 410 (deleted) for the report.
+    const check = await authorized(`${url}/report`, session.session_token);
+    forgetSession(sid);
+    showNothing("Deleted.");
+    if (check.response.status === 410) showResult("Deleted. Nothing is stored for this session any more, here or on the server.", 0);
+    else showResult(`Deleted, but the server still answers ${check.response.status} for the report; reload to check.`, -1);
+  } catch (err) {
+    showResult(`Deleting failed: ${err.message}. Nothing was changed; try again.`);
+  }
+}
+
+async function deleteEverything() {
+  document.getElementById("delete-all-confirm").hidden = true;
+  const shopper = storedShopper();
+  const session = storedSession(sid);
+  const token = (shopper && shopper.shopper_token) || (session && session.session_token);
+  if (!token) return showResult(NO_TOKEN);
+  try {
+    const { response, body } = await authorized("/api/shoppers/me", token, { method: "DELETE" });
+    if (!response.ok) throw new Error(errorMessage(response, body));
+    forgetEverything();
+    const n = Array.isArray(body && body.sessions) ? body.sessions.length : 0;
+    showNothing("Deleted everything.");
+    showResult(`Deleted your profile and ${n} session${n === 1 ? "" : "s"}, on the server and in this browser.`, 0);
+  } catch (err) {
+    showResult(`Deleting failed: ${err.message}. Nothing was changed; try again.`);
+  }
+}
+
+/** A button that asks first: `<prefix>-button` opens `<prefix>-confirm`, whose yes runs `action`. */
+function confirmed(prefix, action) {
+  const button = document.getElementById(`${prefix}-button`);
+  const confirm = document.getElementById(`${prefix}-confirm`);
+  button.addEventListener("click", () => {
+    confirm.hidden = false;
+    document.getElementById(`${prefix}-yes`).focus();
+  });
+  document.getElementById(`${prefix}-no`).addEventListener("click", () => {
+    confirm.hidden = true;
+    button.focus();
+  });
+  document.getElementById(`${prefix}-yes`).addEventListener("click", action);
+}
+
+confirmed("delete", deleteAll);
+confirmed("delete-all", deleteEverything);
 load();

@@ -1,20 +1,68 @@
 // The shop page: product list, one session per product view, chat widget and camera.
-import { el, getJSON, newId, store, formatPrice } from "./util.js";
+//
+// Sessions come from the sidecar (`POST /api/sessions`), never from the browser: its answer
+// {session_id, shopper_id, session_token, shopper_token, expires_at} is kept in localStorage
+// (see util.js KEYS for exactly what), the stored shopper token is sent along so a returning
+// shopper keeps their profile.
+import {
+  el, getJSON, store, formatPrice, KEYS, storedShopper, storedSession, keepSession, errorMessage,
+} from "./util.js";
 import { ChatWidget } from "./chat.js";
 import { Camera } from "./camera.js";
 
-const SHOPPER_KEY = "emotical.shopper";
-const SESSION_KEY = "emotical.session";
-
 const state = { config: null, products: [], category: "featured", session: null, chat: null, camera: null };
+let opening = null; // the product view being opened (a click while one opens replaces it)
 
-function shopperId() {
-  let id = store.get(SHOPPER_KEY);
-  if (!id || !/^[A-Za-z0-9_.:-]{1,128}$/.test(id)) {
-    id = newId("u-");
-    store.set(SHOPPER_KEY, id);
+function showSessionNotice(text) {
+  const notice = document.getElementById("session-notice");
+  notice.textContent = text;
+  notice.hidden = !text;
+}
+
+function showShopper() {
+  const shopper = storedShopper();
+  document.getElementById("shopper-id").textContent = shopper ? shopper.shopper_id : "none yet";
+}
+
+/**
+ * A new session from the sidecar for `productId`: with the stored shopper token (a 401 drops
+ * it and starts a fresh shopper), waiting out 429s (`Retry-After`) with a visible notice.
+ */
+async function mintSession(productId, ticket) {
+  for (;;) {
+    const shopper = storedShopper();
+    const body = { product_id: productId };
+    if (shopper) body.shopper_token = shopper.shopper_token;
+    let response;
+    let answer = null;
+    try {
+      response = await fetch("/api/sessions", {
+        method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body),
+      });
+      answer = await response.json().catch(() => null);
+    } catch (err) {
+      response = null;
+    }
+    if (ticket !== opening) return null;
+    if (response && response.status === 201 && answer && answer.session_token) {
+      showSessionNotice("");
+      const session = keepSession(answer, productId);
+      showShopper();
+      return session;
+    }
+    if (response && response.status === 401 && shopper) {
+      store.set(KEYS.shopper, null); // not ours any more (expired, or signed with an old secret)
+      continue;
+    }
+    const retryS = response && response.status === 429
+      ? Math.max(1, Math.ceil(Number(response.headers.get("Retry-After")) || 5)) : 5;
+    showSessionNotice(response && response.status === 429
+      ? `Too many new sessions were started from this address. Trying again in ${retryS} s…`
+      : `The shop could not start a session (${response ? errorMessage(response, answer) : "the server did not answer"}). Trying again in ${retryS} s…`);
+    await new Promise((resolve) => setTimeout(resolve, retryS * 1000));
+    if (ticket !== opening) return null;
   }
-  return id;
 }
 
 function productById(id) {
@@ -70,29 +118,61 @@ function showView(productOpen) {
 }
 
 /** Open a product: a new session unless this product's session is the current one. */
-function openProduct(productId, { resume = false, focus = true } = {}) {
+async function openProduct(productId, { resume = false, focus = true } = {}) {
   const product = productById(productId);
   if (!product) return;
+  const ticket = Symbol(productId);
+  opening = ticket;
   let session = state.session;
   if (!resume || !session || session.product_id !== productId) {
-    session = { session_id: newId("s-"), product_id: productId, started: Date.now() };
-    store.set(SESSION_KEY, session);
+    state.camera.stop();
+    state.chat.close();
+    session = await mintSession(productId, ticket);
+    if (!session) return; // another product was chosen meanwhile
   }
+  startSession(session, product, { focus: focus && !resume });
+}
+
+function startSession(session, product, { focus = false } = {}) {
   state.session = session;
+  store.set(KEYS.current, { session_id: session.session_id, product_id: session.product_id });
   renderProduct(product);
   document.getElementById("session-id").textContent = session.session_id;
   document.body.dataset.session = session.session_id;
   showView(true);
-  state.camera.setSession(session.session_id);
-  state.chat.open(session.session_id);
-  if (focus && !resume) document.getElementById("product-name").focus();
+  state.camera.setSession(session);
+  state.chat.open(session);
+  if (focus) document.getElementById("product-name").focus();
+}
+
+/**
+ * The token of the current session was refused (expired, or the secret rotated twice): get a
+ * new session for the same product, once. Resolves to false when that failed too.
+ */
+function renewSession() {
+  const old = state.session;
+  if (!old || old.renewed) return Promise.resolve(false);
+  if (!state.renewing) {
+    state.renewing = (async () => {
+      const ticket = Symbol("renew");
+      opening = ticket;
+      const session = await mintSession(old.product_id, ticket);
+      const product = session && productById(session.product_id);
+      if (!product) return false;
+      session.renewed = true;
+      startSession(session, product);
+      return true;
+    })().finally(() => { state.renewing = null; });
+  }
+  return state.renewing;
 }
 
 function closeProduct() {
+  opening = null;
   state.camera.stop();
   state.chat.close();
   state.session = null;
-  store.set(SESSION_KEY, null);
+  store.set(KEYS.current, null);
   delete document.body.dataset.session;
   showView(false);
 }
@@ -105,7 +185,7 @@ function endSession() {
 }
 
 async function main() {
-  document.getElementById("shopper-id").textContent = shopperId();
+  showShopper();
   try {
     state.config = await getJSON("/api/config");
     const { products } = await getJSON("/api/products");
@@ -116,20 +196,17 @@ async function main() {
   }
   renderFilters();
   renderCatalog();
-  const context = () => ({
-    session_id: state.session && state.session.session_id,
-    shopper_id: shopperId(),
-    product_id: state.session && state.session.product_id,
-  });
+  const context = () => ({ product_id: state.session && state.session.product_id });
   const params = new URLSearchParams(location.search);
   state.chat = new ChatWidget({
     rasaUrl: state.config.rasa_url,
     socketPath: state.config.socket_path,
     context,
     onOpenProduct: (id) => openProduct(id),
+    onRefused: renewSession,
     initPayload: params.has("nogreet") ? null : "/greet",
   });
-  state.camera = new Camera({ maxFps: state.config.max_fps || 10 });
+  state.camera = new Camera({ config: state.config, onUnauthorized: renewSession });
   document.getElementById("back-button").addEventListener("click", closeProduct);
   document.querySelector(".skip").addEventListener("click", (event) => {
     const input = document.getElementById("chat-input");
@@ -140,13 +217,15 @@ async function main() {
   document.getElementById("end-session").addEventListener("click", endSession);
 
   // Resume the session of the last product view (history across reloads), or ?product=ID.
-  const saved = store.get(SESSION_KEY);
+  const current = store.get(KEYS.current);
+  const saved = current && storedSession(current.session_id);
   const wanted = params.get("product");
   if (saved && productById(saved.product_id) && (!wanted || wanted === saved.product_id)) {
     state.session = saved;
-    openProduct(saved.product_id, { resume: true });
-  } else if (wanted && productById(wanted)) {
-    openProduct(wanted, { focus: false });
+    await openProduct(saved.product_id, { resume: true });
+  } else {
+    store.set(KEYS.current, null);
+    if (wanted && productById(wanted)) await openProduct(wanted, { focus: false });
   }
   document.body.dataset.ready = "true";
   window.emotical = state; // for the browser tests and for curious developers
