@@ -7,6 +7,7 @@ message that names the variable or the product.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from emotical_shared.tokens import Signer, signer_from_env
 
 from .catalog import Catalog, load_catalog
 from .settings import Settings
+from .spool import Spool
 from .store import Store
 from .wordnet_tags import TagRelater
 
@@ -40,7 +42,42 @@ class Runtime:
 
 
 _runtime: Optional[Runtime] = None
+_replayer: Optional[Replayer] = None
 _lock = threading.Lock()
+
+
+class Replayer:
+    """Replays the spool in a background thread with its own event loop and Redis client:
+    once at start, then every `spool_replay_s` while entries wait. Startup never waits for it."""
+
+    def __init__(self, settings: Settings, spool: Spool) -> None:
+        self.store = Store(settings, spool)
+        self._thread = threading.Thread(target=self._main, name="spool-replay", daemon=True)
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._stop: Optional[asyncio.Event] = None
+        self._ready = threading.Event()
+
+    def _main(self) -> None:
+        async def run() -> None:
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            self._ready.set()
+            try:
+                await self.store.replay_forever(self._stop)
+            finally:
+                await self.store.close()
+
+        asyncio.run(run())
+
+    def start(self) -> Replayer:
+        self._thread.start()
+        self._ready.wait(5.0)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the replay in progress and end the thread."""
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)
 
 
 def build_runtime(settings: Settings, min_products: int = MIN_PRODUCTS,
@@ -57,10 +94,11 @@ def build_runtime(settings: Settings, min_products: int = MIN_PRODUCTS,
 
 def get_runtime() -> Runtime:
     """The process-wide runtime, built from the environment on first use."""
-    global _runtime
+    global _runtime, _replayer
     with _lock:
         if _runtime is None:
             _runtime = build_runtime(Settings.from_env())
+            _replayer = Replayer(_runtime.settings, _runtime.store.spool).start()
         return _runtime
 
 

@@ -65,6 +65,10 @@ class Settings:
     profile_ttl_s: int = 180 * 24 * 3600
     #: Folder where profile updates that could not reach Redis wait to be retried.
     spool_dir: Path = ROOT / "var" / "actions" / "spool"
+    #: The spool holds at most this many bytes; further updates are dropped (with a warning).
+    spool_max_bytes: int = 5 * 1024 * 1024
+    #: While updates wait, the action server tries to replay them this often (seconds).
+    spool_replay_s: float = 5.0
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
@@ -103,6 +107,10 @@ class Settings:
             report_url=read(env, "EMOTICAL_REPORT_URL", d.report_url, str,
                             lambda v: "{session_id}" in v, "a URL containing {session_id}"),
             spool_dir=read(env, "EMOTICAL_SPOOL_DIR", d.spool_dir, Path),
+            spool_max_bytes=read(env, "EMOTICAL_SPOOL_MAX_BYTES", d.spool_max_bytes, int,
+                                 positive, "a whole number of bytes > 0"),
+            spool_replay_s=read(env, "EMOTICAL_SPOOL_REPLAY_S", d.spool_replay_s, float,
+                                positive, "seconds > 0"),
             profile_ttl_s=int(24 * 3600 * read(env, "EMOTICAL_PROFILE_TTL_DAYS",
                                                d.profile_ttl_s / 86400, float, positive,
                                                "days > 0")),

@@ -9,8 +9,10 @@ Redis is left alone for `redis_retry_s`, so an outage does not add a timeout to 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import redis.asyncio as aioredis
@@ -35,7 +37,7 @@ class Store:
 
     def __init__(self, settings: Settings, spool: Optional[Spool] = None) -> None:
         self.settings = settings
-        self.spool = spool or Spool(settings.spool_dir)
+        self.spool = spool or Spool(settings.spool_dir, settings.spool_max_bytes)
         self._client: Optional[aioredis.Redis] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._down_until = 0.0
@@ -184,9 +186,9 @@ class Store:
             return await self._run("update_profile", session,
                                    lambda r: self._apply(r, uid, obs, self.settings.profile_ttl_s))
         except RedisUnavailableError:
-            self.spool.append(uid, obs)
-            logs.event(logger, logging.WARNING, "profile_update_queued", session=session,
-                       shopper=logs.id_tag(uid), tags=len(obs))
+            if await asyncio.to_thread(self.spool.append, uid, obs):
+                logs.event(logger, logging.WARNING, "profile_update_queued", session=session,
+                           shopper=logs.id_tag(uid), tags=len(obs))
             return None
 
     @staticmethod
@@ -215,28 +217,52 @@ class Store:
         raise RedisError(f"profile of {uid} kept changing under 20 concurrent updates")
 
     async def flush_spool(self, session: str = "-") -> int:
-        """Replay queued profile updates; returns how many landed."""
+        """Replay queued profile updates; returns how many landed.
+
+        File work runs in a thread. An entry Redis refuses for a reason other than being
+        unreachable (a bad id, say) is moved to the spool's `rejected/` folder, so it never
+        fails another shopper's turn.
+        """
         if self._flushing:
             return 0
         self._flushing = True
         applied = 0
         try:
-            for path in self.spool.claim():
-                entries = list(self.spool.read(path))
-                for i, (uid, obs) in enumerate(entries):
+            for path in await asyncio.to_thread(self.spool.claim):
+                entries = await asyncio.to_thread(self._read_claimed, path)
+                for i, entry in enumerate(entries):
+                    uid, obs = entry
                     try:
                         await self._apply(self._redis(), uid, obs, self.settings.profile_ttl_s)
                         applied += 1
                     except (RedisError, OSError, asyncio.TimeoutError):
-                        self.spool.restore(entries[i:])
+                        await asyncio.to_thread(self.spool.restore, entries[i:])
                         break
-                path.unlink(missing_ok=True)
+                    except (ValueError, TypeError):
+                        await asyncio.to_thread(self.spool.reject_entry, entry)
+                await asyncio.to_thread(path.unlink, True)
         finally:
             self._flushing = False
         if applied:
             logs.event(logger, logging.INFO, "profile_updates_replayed", session=session,
                        updates=applied)
         return applied
+
+    def _read_claimed(self, path: Path) -> List[Tuple[str, Dict[str, TagObservation]]]:
+        return list(self.spool.read(path))
+
+    async def replay_forever(self, stop: asyncio.Event) -> None:
+        """Replay the spool now and then every `spool_replay_s` while entries wait, until
+        `stop` is set (the action server's background replayer)."""
+        while not stop.is_set():
+            try:
+                if await asyncio.to_thread(self.spool.pending):
+                    await self.flush_spool()
+            except OSError as exc:  # the folder itself is unusable: say so, keep trying
+                logs.event(logger, logging.WARNING, "profile_spool_unreadable",
+                           error=type(exc).__name__)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.spool_replay_s)
 
     # -- deletion ----------------------------------------------------------------------------
 
@@ -248,7 +274,7 @@ class Store:
         not Rasa's save of this very conversation once the action returns (the tracker store
         honours tombstones), not a camera still streaming (the sidecar does too).
         """
-        self.spool.drop_shopper(uid)
+        await asyncio.to_thread(self.spool.drop_shopper, uid)
 
         async def delete(r: aioredis.Redis) -> List[str]:
             sids = set(await r.smembers(keys.shopper_sessions(uid)))

@@ -138,4 +138,102 @@ def test_spool_takes_over_files_of_a_crashed_replay(tmp_path: Path) -> None:
     old = time.time() - ORPHAN_AGE_S - 1
     os.utime(claimed, (old, old))
     (again,) = spool.claim()
-    assert [uid for uid, _ in Spool.read(again)] == ["u-1"]
+    assert [uid for uid, _ in spool.read(again)] == ["u-1"]
+
+
+def _obs(tag: str = "red") -> Dict[str, Any]:
+    from actions.profiles import TagObservation
+
+    return {tag: TagObservation(tag, 0.2, 1.0)}
+
+
+def test_full_spool_drops_new_updates_with_one_warning_without_tag_words(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from actions.spool import Spool
+
+    caplog.set_level(logging.WARNING, logger="actions")
+    spool = Spool(tmp_path, max_bytes=200)
+    kept = [spool.append(f"u-{i}", _obs("crimson")) for i in range(10)]
+    assert kept[0] and not kept[-1], kept
+    assert spool.size() <= 200
+    full = [r.getMessage() for r in caplog.records if "profile_spool_full" in r.getMessage()]
+    assert len(full) == 1, full
+    assert "crimson" not in full[0] and "u-" not in full[0].replace(logs.id_tag("u-0"), "")
+    assert logs.id_tag(f"u-{kept.index(False)}") in full[0]
+    lines = sum(len(list(spool.read(p))) for p in spool.claim())
+    assert lines == kept.count(True)
+
+
+def test_store_spools_through_a_thread_and_respects_the_cap(
+        _shared_runtime: Runtime, tmp_path: Path, domain: Dict[str, Any]) -> None:
+    rt = make_runtime(_shared_runtime, redis_url=f"redis://127.0.0.1:{free_port()}/0",
+                      spool_dir=tmp_path / "spool", redis_retry_s=0.0, spool_max_bytes=120)
+    set_runtime(rt)
+    try:
+        like = user_event("express_like", "I love red", score=0.6,
+                          entities=[{"entity": "attribute", "value": "red"}],
+                          metadata={"shopper_id": "u-cap", "session_id": "s-cap"})
+        for _ in range(5):
+            run_action(ActionUpdateTagWeights(), make_tracker([like]), domain)
+        assert 0 < rt.store.spool.size() <= 120
+    finally:
+        set_runtime(None)
+
+
+def test_a_bad_line_is_moved_aside_and_the_others_are_replayed(
+        _shared_runtime: Runtime, redis_url: str, redis_client: Any, tmp_path: Path) -> None:
+    from actions.spool import REJECTED
+
+    spool_dir = tmp_path / "spool"
+    rt = make_runtime(_shared_runtime, redis_url=redis_url, spool_dir=spool_dir)
+    rt.store.spool.append("u-good1", _obs("red"))
+    with open(spool_dir / "999.jsonl", "a", encoding="utf-8") as f:
+        f.write('{"uid": "u-x", "obs": {"red": "not a pair"}}\n{torn\n')
+    rt.store.spool.append("bad id with spaces", _obs("red"))  # parses, but no key can name it
+    rt.store.spool.append("u-good2", _obs("blue"))
+    assert asyncio.run(rt.store.flush_spool()) == 2
+    assert float(redis_client.hget(keys.shopper_tags("u-good1"), "red")) > 0
+    assert float(redis_client.hget(keys.shopper_tags("u-good2"), "blue")) > 0
+    rejected = sorted((spool_dir / REJECTED).glob("*.jsonl"))
+    text = "".join(p.read_text() for p in rejected)
+    assert text.count("\n") == 3 and "{torn" in text and "bad id with spaces" in text
+    assert not rt.store.spool.pending()
+
+
+def test_replayer_replays_at_start_and_while_entries_wait_without_any_request(
+        _shared_runtime: Runtime, tmp_path: Path) -> None:
+    import time
+
+    import redis
+
+    from actions.runtime import Replayer
+
+    server = RedisServer(data_dir=tmp_path / "redis")
+    server.port = free_port()
+    spool_dir = tmp_path / "spool"
+    settings = make_runtime(_shared_runtime, redis_url=server.url, spool_dir=spool_dir,
+                            spool_replay_s=0.2).settings
+    from actions.spool import Spool
+
+    spool = Spool(spool_dir)
+    spool.append("u-start", _obs("red"))  # left by an earlier process
+    replayer = Replayer(settings, spool).start()  # Redis is not up yet: returns at once
+    try:
+        time.sleep(0.5)
+        assert spool.pending(), "nothing can land while Redis is down"
+        server.start()
+        client = redis.Redis.from_url(server.url, decode_responses=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not client.exists(keys.shopper_tags("u-start")):
+            time.sleep(0.1)
+        assert client.hget(keys.shopper_tags("u-start"), "red"), "not replayed at start"
+        spool.append("u-later", _obs("blue"))  # queued while the server runs
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not client.exists(keys.shopper_tags("u-later")):
+            time.sleep(0.1)
+        assert client.hget(keys.shopper_tags("u-later"), "blue"), "not replayed periodically"
+        assert not spool.pending()
+        client.close()
+    finally:
+        replayer.stop()
+        server.stop()
