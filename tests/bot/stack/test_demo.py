@@ -1,15 +1,19 @@
-"""`make demo`'s runner for real: everything starts, answers, and Ctrl-C leaves nothing behind."""
+"""`make demo`'s runner for real: everything starts, answers, restarts a Redis killed with
+SIGKILL (from its AOF), and Ctrl-C leaves nothing behind."""
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import List
+from typing import IO, List
 
 import redis
 
@@ -56,6 +60,51 @@ def _alive(pid: int) -> bool:
     return state.exists() and state.read_text().split()[2] != "Z"
 
 
+def _reader(stream: IO[str]) -> queue.Queue[str]:
+    """Lines of `stream` as they come, from a thread (so waiting for one is bounded)."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _wait_line(lines: queue.Queue[str], seen: List[str], needle: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        seen.append(line)
+        if needle in line:
+            return True
+    return False
+
+
+def iter_queue(lines: queue.Queue[str]) -> List[str]:
+    """What the reader has queued so far."""
+    out = []
+    while True:
+        try:
+            out.append(lines.get_nowait())
+        except queue.Empty:
+            return out
+
+
+def _redis_pid(demo_pid: int) -> int:
+    for pid in _children(demo_pid):
+        try:
+            if b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return pid
+        except OSError:
+            continue
+    raise AssertionError("the demo runs no redis-server")
+
+
 def test_demo_starts_everything_and_ctrl_c_stops_all_of_it(tmp_path: Path) -> None:
     assert model_path().exists(), "`make train` runs before this test"
     ports = {name: free_port() for name in ("REDIS", "RASA", "ACTIONS", "SIDECAR")}
@@ -66,18 +115,12 @@ def test_demo_starts_everything_and_ctrl_c_stops_all_of_it(tmp_path: Path) -> No
         [vision_python(), "-m", "stack", "demo"], cwd=ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    lines: List[str] = []
+    seen: List[str] = []
     try:
         assert proc.stdout is not None
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "Ctrl-C stops everything" in line:
-                break
-        output = "".join(lines)
+        lines = _reader(proc.stdout)
+        _wait_line(lines, seen, "Ctrl-C stops everything", 240)
+        output = "".join(seen)
         assert "eMotical is running" in output, f"demo did not come up:\n{output}"
         assert f"http://127.0.0.1:{ports['SIDECAR']}/" in output
         state = json.loads((tmp_path / "run" / "stack.json").read_text())
@@ -99,12 +142,34 @@ def test_demo_starts_everything_and_ctrl_c_stops_all_of_it(tmp_path: Path) -> No
         client.set("emotical:demo-test:marker", "kept")
         client.close()
 
+        # kill -9 the demo's Redis: the demo restarts it from the AOF and the bot answers again.
+        time.sleep(1.5)  # appendfsync everysec: only the last second's writes are at risk
+        os.kill(_redis_pid(proc.pid), signal.SIGKILL)
+        assert _wait_line(lines, seen, "demo: restarted Redis", 30), \
+            f"the demo did not restart Redis:\n{''.join(seen)}"
+        client = redis.Redis(host="127.0.0.1", port=ports["REDIS"])
+        assert client.get("emotical:demo-test:marker") == b"kept", "Redis lost data across kill -9"
+        client.close()
+        replies = []
+        for _ in range(10):  # bounded
+            try:
+                replies = rest_turn(f"http://127.0.0.1:{ports['RASA']}", token, "hi", timeout=30)
+            except (urllib.error.URLError, OSError):
+                replies = []
+            if replies:
+                break
+            time.sleep(1)
+        assert replies, "no reply after the demo restarted Redis"
+
         children = _children(proc.pid)
         assert len(children) >= 4, f"expected Redis, Rasa, actions, sidecar; got {children}"
         proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=90)
+        proc.wait(timeout=90)
+        _wait_line(lines, seen, "demo: stopped", 5)
+        rest = "".join(seen) + "".join(iter_queue(lines))
         assert proc.returncode == 0, rest
         assert "demo: stopped" in rest
+        assert "Redis data flushed" in rest, rest
         time.sleep(0.5)
         orphans = [pid for pid in children if _alive(pid)]
         assert not orphans, f"processes left behind after Ctrl-C: {orphans}"
