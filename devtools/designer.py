@@ -1,0 +1,86 @@
+"""`make visualize` and `make interactive`: the conversation designer's two Rasa views.
+
+visualize: Rasa's story graph of data/stories.yml and data/rules.yml (with example messages
+from data/nlu) written to results/story-graph.html, a page the designer opens.
+interactive: `rasa interactive` with the current model against the running `make demo` (its
+action server and Redis), with the secret-derived tokens the stack now requires, as `make
+shell` gets them (stack/__main__.py's `shell`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from typing import Dict, Optional, Sequence
+
+from devtools.rasa_cli import ROOT, run_rasa
+from emotical_shared.tokens import load_secret
+from stack.fingerprint import model_path
+from stack.processes import base_env, bot_python, redis_env, secret_env
+from stack.redis_server import free_port
+
+GRAPH = ROOT / "results" / "story-graph.html"
+VAR = ROOT / "var"
+STATE = VAR / "run" / "stack.json"
+
+
+def visualize() -> int:
+    """Write the story graph; print where it is."""
+    GRAPH.parent.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("BROWSER", "true")  # headless: rasa would try to open it
+    code = run_rasa("visualize", "--domain", "domain.yml", "--stories", "data", "--nlu",
+                    "data/nlu", "--out", str(GRAPH))
+    if code == 0:
+        print(f"visualize: open {GRAPH}")
+    return code
+
+
+def stack_env() -> Dict[str, str]:
+    """Redis, action server and tokens of the running demo (defaults when none runs)."""
+    if STATE.exists():
+        info = json.loads(STATE.read_text())
+        redis_url, actions_url = info["redis"], info["actions"]
+    else:
+        redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        actions_url = (f"http://127.0.0.1:{os.environ.get('EMOTICAL_ACTIONS_PORT', '5055')}"
+                       "/webhook")
+        print("interactive: no running `make demo` found; using REDIS_URL and the default "
+              "action server address")
+    return base_env({**redis_env(redis_url), "EMOTICAL_ACTIONS_URL": actions_url,
+                     **secret_env(load_secret(path=VAR / "secret"))})
+
+
+def interactive(session: str) -> int:
+    """`rasa interactive` on the current model; the designer saves stories from its menu."""
+    model = model_path()
+    if not model.exists():
+        print("interactive: no trained model; run `make train`", file=sys.stderr)
+        return 1
+    cmd = [bot_python(), "-m", "rasa", "interactive", "--model", str(model), "--endpoints",
+           "endpoints.yml", "--domain", "domain.yml", "--data", "data", "--conversation-id",
+           session, "--port", str(free_port())]
+    print(f"interactive: conversation {session!r}; when done, choose 'Export & Quit' and save "
+          "the stories into data/stories.yml (then `make validate train test-rasa`)")
+    return subprocess.call(cmd, cwd=ROOT, env=stack_env())
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """`python -m devtools.designer visualize|interactive`."""
+    p = argparse.ArgumentParser(prog="python -m devtools.designer", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("visualize", help="story graph to results/story-graph.html")
+    p_int = sub.add_parser("interactive", help="rasa interactive against the running demo")
+    p_int.add_argument("--session", default=os.environ.get("EMOTICAL_SESSION", "dev-interactive"))
+    args = p.parse_args(argv)
+    if args.command == "visualize":
+        return visualize()
+    return interactive(args.session)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
