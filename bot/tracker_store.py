@@ -26,6 +26,9 @@ from emotical_shared.redis_schema import InvalidIdError, session_tombstone
 
 logger = logging.getLogger(__name__)
 
+#: Seconds a Redis connect or reply may take before the turn gives up on the store.
+SOCKET_TIMEOUT_S = 2.0
+
 #: KEYS[1] tracker, KEYS[2] tombstone; ARGV[1] serialised tracker, ARGV[2] expiry (s, 0: none).
 _SAVE_UNLESS_DELETED = """
 if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -53,6 +56,10 @@ class TombstoneRedisTrackerStore(RedisTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Rasa's Redis store has no socket timeouts: a Redis that accepts but never answers
+        # would hang a shopper's turn. Bounded here; the lock store's timeouts are the same.
+        self.red.connection_pool.connection_kwargs.update(socket_timeout=SOCKET_TIMEOUT_S,
+                                                          socket_connect_timeout=SOCKET_TIMEOUT_S)
         self._save_script = self.red.register_script(_SAVE_UNLESS_DELETED)
 
     def _deleted(self, sender_id: str) -> bool:
