@@ -4,27 +4,24 @@ visualize: Rasa's story graph of data/stories.yml and data/rules.yml (with examp
 from data/nlu) written to results/story-graph.html, a page the designer opens.
 interactive: `rasa interactive` with the current model against the running `make demo` (its
 action server and Redis), with the secret-derived tokens the stack now requires, as `make
-shell` gets them (stack/__main__.py's `shell`).
+shell` gets them (`stack.running.demo_env`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
-from typing import Dict, Optional, Sequence
+from typing import Optional, Sequence
 
 from devtools.rasa_cli import ROOT, run_rasa
-from emotical_shared.tokens import load_secret
 from stack.fingerprint import model_path
-from stack.processes import base_env, bot_python, redis_env, secret_env
+from stack.processes import bot_python
 from stack.redis_server import free_port
+from stack.running import demo_env
 
 GRAPH = ROOT / "results" / "story-graph.html"
-VAR = ROOT / "var"
-STATE = VAR / "run" / "stack.json"
 
 
 def visualize() -> int:
@@ -39,21 +36,6 @@ def visualize() -> int:
     return code
 
 
-def stack_env() -> Dict[str, str]:
-    """Redis, action server and tokens of the running demo (defaults when none runs)."""
-    if STATE.exists():
-        info = json.loads(STATE.read_text())
-        redis_url, actions_url = info["redis"], info["actions"]
-    else:
-        redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-        actions_url = (f"http://127.0.0.1:{os.environ.get('EMOTICAL_ACTIONS_PORT', '5055')}"
-                       "/webhook")
-        print("interactive: no running `make demo` found; using REDIS_URL and the default "
-              "action server address")
-    return base_env({**redis_env(redis_url), "EMOTICAL_ACTIONS_URL": actions_url,
-                     **secret_env(load_secret(path=VAR / "secret"))})
-
-
 def interactive(session: str) -> int:
     """`rasa interactive` on the current model; the designer saves stories from its menu."""
     model = model_path()
@@ -65,7 +47,7 @@ def interactive(session: str) -> int:
            session, "--port", str(free_port())]
     print(f"interactive: conversation {session!r}; when done, choose 'Export & Quit' and save "
           "the stories into data/stories.yml (then `make validate train test-rasa`)")
-    return subprocess.call(cmd, cwd=ROOT, env=stack_env())
+    return subprocess.call(cmd, cwd=ROOT, env=demo_env("interactive"))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -10,7 +10,6 @@ shell: `rasa shell` against the running demo's action server and Redis.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -18,18 +17,13 @@ import socket
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 from emotical_shared.tokens import SecretError, load_secret
 from stack.fingerprint import model_path
-from stack.processes import LOOPBACK, Stack, base_env, bot_python, redis_env, secret_env
+from stack.processes import LOOPBACK, Stack, bot_python
 from stack.redis_server import ROOT, free_port
+from stack.running import LOG_DIR, SECRET_FILE, STATE, VAR, demo_env
 from stack.supervisor import CrashLoopError, Supervisor
-
-#: Runtime folder (logs, Redis data, the running stack's addresses); tests point it elsewhere.
-VAR = Path(os.environ.get("EMOTICAL_VAR_DIR") or ROOT / "var")
-STATE = VAR / "run" / "stack.json"
-LOG_DIR = VAR / "log"
 
 
 def _port(var: str, default: int) -> int:
@@ -83,7 +77,7 @@ def demo() -> int:
     redis_url = os.environ.get("REDIS_URL") or None
     host = bind_host()
     try:
-        secret = load_secret(path=VAR / "secret")
+        secret = load_secret(path=SECRET_FILE)
     except SecretError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
@@ -153,19 +147,10 @@ def shell(session: str) -> int:
     if not model.exists():
         print("shell: no trained model; run `make train`", file=sys.stderr)
         return 1
-    if STATE.exists():
-        info = json.loads(STATE.read_text())
-        redis_url, actions_url = info["redis"], info["actions"]
-    else:
-        redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-        actions_url = f"http://127.0.0.1:{_port('EMOTICAL_ACTIONS_PORT', 5055)}/webhook"
-        print("shell: no running `make demo` found; using REDIS_URL and the default action "
-              "server address")
+    env = demo_env("shell")
     print(f"shell: conversation id {session!r}: stream a camera or video into the same "
           f"session with\n  .venv/vision/bin/python -m vision_sidecar.stream --source 0 "
           f"--session {session}")
-    env = base_env({**redis_env(redis_url), "EMOTICAL_ACTIONS_URL": actions_url,
-                    **secret_env(load_secret(path=VAR / "secret"))})
     cmd = [bot_python(), "-m", "rasa", "shell", "--model", str(model), "--endpoints",
            "endpoints.yml", "--conversation-id", session, "--port", str(free_port())]
     return subprocess.call(cmd, cwd=ROOT, env=env)
