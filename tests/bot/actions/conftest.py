@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, Iterator
@@ -14,9 +13,6 @@ from actions.runtime import Runtime, build_runtime, set_runtime
 from actions.settings import Settings
 
 from .helpers import TEST_SECRET
-
-# The runtime verifies the channel's session tokens with the server secret: the tests' own.
-os.environ["EMOTICAL_SECRET"] = TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -31,7 +27,11 @@ def domain() -> Dict[str, Any]:
 def _shared_runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     # WordNet and the catalog load once; tests swap in their own settings/store.
     settings = Settings(spool_dir=tmp_path_factory.mktemp("spool"))
-    rt = build_runtime(settings, warm_wordnet=False)
+    # The runtime verifies the channel's session tokens with the server secret: the tests' own
+    # (set only while it is built, so no other test or child process inherits it).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EMOTICAL_SECRET", TEST_SECRET)
+        rt = build_runtime(settings, warm_wordnet=False)
     rt.relater.warm_up(background=False)
     return rt
 

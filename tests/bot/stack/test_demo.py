@@ -110,6 +110,7 @@ def test_demo_starts_everything_and_ctrl_c_stops_all_of_it(tmp_path: Path) -> No
     ports = {name: free_port() for name in ("REDIS", "RASA", "ACTIONS", "SIDECAR")}
     env = base_env({f"EMOTICAL_{k}_PORT": str(v) for k, v in ports.items()})
     env.pop("REDIS_URL", None)
+    env.pop("EMOTICAL_SECRET", None)  # the demo's own secret file is what is under test
     env["EMOTICAL_VAR_DIR"] = str(tmp_path)
     proc = subprocess.Popen(
         [vision_python(), "-m", "stack", "demo"], cwd=ROOT, env=env,
