@@ -277,19 +277,28 @@ class Store:
         await asyncio.to_thread(self.spool.drop_shopper, uid)
 
         async def delete(r: aioredis.Redis) -> List[str]:
-            sids = set(await r.smembers(keys.shopper_sessions(uid)))
-            if current_sid:
-                sids.add(current_sid)
-            candidates = list(keys.shopper_keys(uid))
-            pipe = r.pipeline(transaction=True)
-            for sid in sorted(sids):
-                pipe.set(keys.session_tombstone(sid), "1", ex=keys.TOMBSTONE_TTL_S)
-                candidates.extend(keys.session_keys(sid))
-            for key in candidates:
-                pipe.delete(key)
-            replies = await pipe.execute()
-            removed = replies[len(sids):]
-            return [k for k, n in zip(candidates, removed, strict=True) if n]
+            sessions = keys.shopper_sessions(uid)
+            async with r.pipeline(transaction=True) as pipe:
+                for _attempt in range(10):
+                    # A session registered while this runs (the sidecar mints one) restarts it.
+                    await pipe.watch(sessions)
+                    sids = set(await pipe.smembers(sessions))
+                    if current_sid:
+                        sids.add(current_sid)
+                    candidates = list(keys.shopper_keys(uid))
+                    pipe.multi()
+                    for sid in sorted(sids):
+                        pipe.set(keys.session_tombstone(sid), "1", ex=keys.TOMBSTONE_TTL_S)
+                        candidates.extend(keys.session_keys(sid))
+                    for key in candidates:
+                        pipe.delete(key)
+                    try:
+                        replies = await pipe.execute()
+                    except WatchError:
+                        continue
+                    removed = replies[len(sids):]
+                    return [k for k, n in zip(candidates, removed, strict=True) if n]
+            raise RedisError("the shopper's session list kept changing during deletion")
 
         return await self._run("delete_shopper", current_sid or uid, delete)
 
