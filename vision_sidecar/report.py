@@ -105,8 +105,25 @@ def session_score(history: List[Entry], chat: Sequence[Mapping[str, Any]]) -> Di
     return session_scores(frames, scores)
 
 
+#: The longest button title the report takes from a message's metadata (the widget sends as much).
+SHOWN_TEXT_MAX = 200
+
+
+def shown_text(ev: Mapping[str, Any]) -> Optional[str]:
+    """What the shopper saw and pressed (the widget's `customData.shown_text`, a button's title)
+    for a user event whose text is the button's payload; None for typed messages."""
+    metadata = ev.get("metadata")
+    shown = metadata.get("shown_text") if isinstance(metadata, Mapping) else None
+    if not isinstance(shown, str) or not shown.strip():
+        return None
+    return shown.strip()[:SHOWN_TEXT_MAX]
+
+
 def parse_conversation(raw: Optional[str]) -> List[Dict[str, Any]]:
-    """The shopper's and the bot's messages from Rasa's stored tracker (JSON with `events`)."""
+    """The shopper's and the bot's messages from Rasa's stored tracker (JSON with `events`).
+
+    A pressed button's row shows its title as `text` (the widget sends it as metadata) and keeps
+    what Rasa got as `payload`, which only the JSON download shows."""
     if not raw:
         return []
     try:
@@ -122,8 +139,13 @@ def parse_conversation(raw: Optional[str]) -> List[Dict[str, Any]]:
         if not text:
             data = ev.get("data") or {}
             text = "[custom message]" if data.get("custom") else None
-        if text:
-            out.append({"ts": _num(ev.get("timestamp"), 0.0), "who": ev["event"], "text": text})
+        if not text:
+            continue
+        row: Dict[str, Any] = {"ts": _num(ev.get("timestamp"), 0.0), "who": ev["event"], "text": text}
+        shown = shown_text(ev) if ev["event"] == "user" else None
+        if shown and shown != text:
+            row.update(text=shown, payload=text)
+        out.append(row)
     return out
 
 

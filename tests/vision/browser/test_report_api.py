@@ -166,3 +166,22 @@ def test_report_page_is_served_for_a_valid_session(redis_url):
     status, headers, html = _call(redis_url, "GET", "/report/s-page")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert 'id="chart-emotions"' in html and 'id="delete-button"' in html
+
+
+def test_a_pressed_button_shows_its_title_and_keeps_its_payload():
+    from vision_sidecar.report import parse_conversation
+
+    payload = '/express_dislike{"attribute": "red"}'
+    raw = json.dumps({"events": [
+        {"event": "user", "timestamp": 1.0, "text": payload,
+         "metadata": {"shown_text": "Not red, please", "token": "v1.x"}},
+        {"event": "user", "timestamp": 2.0, "text": "typed", "metadata": {"shown_text": "typed"}},
+        {"event": "user", "timestamp": 3.0, "text": "/greet", "metadata": {"shown_text": ["no"]}},
+        {"event": "bot", "timestamp": 4.0, "text": "ok", "metadata": {"shown_text": "not for bots"}},
+    ]})
+    assert parse_conversation(raw) == [
+        {"ts": 1.0, "who": "user", "text": "Not red, please", "payload": payload},
+        {"ts": 2.0, "who": "user", "text": "typed"},
+        {"ts": 3.0, "who": "user", "text": "/greet"},
+        {"ts": 4.0, "who": "bot", "text": "ok"},
+    ]
