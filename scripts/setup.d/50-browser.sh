@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Browser side of the shop page: vendor the npm libraries the widget uses (socket.io-client,
-# Chart.js) into vision_sidecar/static/vendor/ (git-ignored, served at /static/vendor/), and make
-# sure Debian's chromium exists for `make test-browser`. Idempotent: a second run only compares
+# Chart.js) into vision_sidecar/static/vendor/ (git-ignored, served at /static/vendor/), axe-core
+# (the accessibility checker of `make test-browser`, never served to shoppers) into var/vendor/,
+# and make sure Debian's chromium exists for `make test-browser`. Idempotent: a second run only compares
 # stamps. Env: ROOT (repo root). EMOTICAL_SKIP_CHROMIUM=1 skips the chromium check.
 set -euo pipefail
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 WEB="$ROOT/web"
 VENDOR="$ROOT/vision_sidecar/static/vendor"
+TEST_VENDOR="$ROOT/var/vendor"
 
 say() { printf '\033[1msetup(browser):\033[0m %s\n' "$*"; }
 die() { printf '\033[31msetup(browser): %s\033[0m\n' "$*" >&2; exit 1; }
@@ -39,15 +41,18 @@ else
 fi
 
 # 2. Copy the browser builds the page loads.
-mkdir -p "$VENDOR"
-copy() {  # copy SRC NAME: only when the content differs
-  local src="$WEB/node_modules/$1" dst="$VENDOR/$2"
+mkdir -p "$VENDOR" "$TEST_VENDOR"
+copy() {  # copy SRC DST: only when the content differs
+  local src="$WEB/node_modules/$1" dst="$2"
   [[ -f "$src" ]] || die "missing $src after npm ci"
   cmp -s "$src" "$dst" 2>/dev/null || cp "$src" "$dst"
 }
-copy socket.io-client/dist/socket.io.min.js socket.io.min.js
-copy chart.js/dist/chart.umd.min.js chart.umd.min.js
+copy socket.io-client/dist/socket.io.min.js "$VENDOR/socket.io.min.js"
+copy chart.js/dist/chart.umd.min.js "$VENDOR/chart.umd.min.js"
 say "vendored libraries in $VENDOR"
+# Not under static/: the shoppers' pages never load it; tests/vision/browser/test_a11y.py does.
+copy axe-core/axe.min.js "$TEST_VENDOR/axe.min.js"
+say "axe-core for the browser tests in $TEST_VENDOR"
 
 # 3. Chromium for the Playwright browser tests (Playwright's own browser download cannot work here).
 if [[ "${EMOTICAL_SKIP_CHROMIUM:-0}" == 1 ]]; then
