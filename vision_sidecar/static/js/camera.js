@@ -46,6 +46,8 @@ export class Camera {
     this.moodFace = document.getElementById("mood-face");
     this.moodLabel = document.getElementById("mood-label");
     this.moodBar = document.getElementById("mood-bar-fill");
+    this.moodSr = document.getElementById("mood-sr");
+    this.announced = null;
     this.canvas = document.createElement("canvas");
     this.stream = null;
     this.ws = null;
@@ -207,6 +209,7 @@ export class Camera {
       this.moodFace.textContent = "·";
       this.moodLabel.textContent = "no face in view";
       this.moodBar.style.width = "0%"; // CSSOM, which the CSP allows (no style attribute is written)
+      this.announce("The camera sees no face.");
       return;
     }
     const valence = Number(reading.valence || 0);
@@ -216,7 +219,16 @@ export class Camera {
     this.moodLabel.textContent = `${reading.dominant}${p ? ` ${Math.round(p * 100)}%` : ""}`;
     this.moodBar.style.width = `${Math.round(((valence + 1) / 2) * 100)}%`;
     this.moodBar.dataset.sign = valence >= 0 ? "positive" : "negative";
+    this.announce(`The assistant reads your mood as ${reading.dominant}.`);
     this.onReading(reading);
+  }
+
+  /** Tell screen readers (the polite #mood-sr) only when the mood changes: readings come up to
+   * ten times a second, the visible indicator is not a live region. */
+  announce(text) {
+    if (text === this.announced) return;
+    this.announced = text;
+    this.moodSr.textContent = text;
   }
 
   disconnect() {
@@ -235,6 +247,8 @@ export class Camera {
     this.video.srcObject = null;
     this.video.hidden = true;
     document.getElementById("mood").hidden = true;
+    this.announced = null;
+    this.moodSr.textContent = "";
     this.toggle.setAttribute("aria-pressed", "false");
     this.toggle.textContent = "Turn camera on";
     this.setState("off");

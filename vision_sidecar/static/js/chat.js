@@ -17,6 +17,8 @@ const REPLY_TIMEOUT_MS = 15000;
 /** A first connection not confirmed in this time counts as unavailable too. */
 const CONNECT_TIMEOUT_MS = 8000;
 const UNAVAILABLE = "The assistant is unavailable, retrying…";
+/** The longest button title kept with a message (vision_sidecar/report.py keeps as much). */
+const SHOWN_TEXT_MAX = 200;
 
 export class ChatWidget {
   /**
@@ -159,15 +161,15 @@ export class ChatWidget {
       this.render("user", message);
       this.remember("user", message);
     }
-    this.emit(payload);
+    this.emit(payload, shown);
   }
 
-  emit(payload) {
-    const data = {
-      message: payload,
-      session_id: this.sessionId,
-      customData: { ...this.opts.context(), token: this.token },
-    };
+  /** Send `payload`; a button's title (`shown`, when it differs) goes along as
+   * `customData.shown_text`, so the report shows what the shopper pressed, not the payload. */
+  emit(payload, shown = null) {
+    const customData = { ...this.opts.context(), token: this.token };
+    if (shown && shown !== payload) customData.shown_text = String(shown).slice(0, SHOWN_TEXT_MAX);
+    const data = { message: payload, session_id: this.sessionId, customData };
     this.showTyping(true);
     clearTimeout(this.replyTimer);
     this.replyTimer = setTimeout(() => this.noReply(), REPLY_TIMEOUT_MS);

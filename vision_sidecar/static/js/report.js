@@ -80,13 +80,24 @@ function drawCharts(report) {
   });
   const means = report.labels.map((label) => [label, frames.length ? frames.reduce((s, r) => s + (r.probs[label] || 0), 0) / frames.length : 0]);
   means.sort((a, b) => b[1] - a[1]);
-  document.getElementById("chart-emotions-summary").textContent = frames.length
+  const table = " Every reading is listed in the table “Stored records” below.";
+  document.getElementById("chart-emotions-summary").textContent = (frames.length
     ? `Over ${frames.length} camera readings the strongest emotions were ${means.slice(0, 3).map(([l, v]) => `${l} ${Math.round(v * 100)}%`).join(", ")}.`
-    : "No camera readings were stored for this session.";
+    : "No camera readings were stored for this session.") + table;
   document.getElementById("chart-valence-summary").textContent =
-    `Face score ${report.score.face ?? "none"}, chat score ${report.score.chat ?? "none"}, over ${frames.length} readings and ${chat.length} messages.`;
+    `Face score ${report.score.face ?? "none"}, chat score ${report.score.chat ?? "none"}, over ${frames.length} readings and ${chat.length} messages.${table}`;
   document.getElementById("chart-emotions").dataset.points = String(frames.length);
   document.getElementById("chart-valence").dataset.points = String(valenceSets[0].data.length + valenceSets[1].data.length);
+}
+
+/** What the shopper said or pressed: a button's title (the report's `text`; its payload stays
+ * in the JSON download). A bare payload from before titles were kept, or the page's own greeting,
+ * is named as such instead of shown raw. */
+function said(row) {
+  const text = String(row.text || "");
+  if (row.payload || !text.startsWith("/")) return text;
+  const intent = text.slice(1).split(/[{@]/)[0].replace(/_/g, " ");
+  return text === "/greet" ? "(opened the chat)" : `(pressed a button: ${intent})`;
 }
 
 function renderTable(report) {
@@ -96,7 +107,7 @@ function renderTable(report) {
     ...report.chat.map((r) => ({ ts: r.ts, source: "message mood", reading: r.label || "", valence: r.score,
       details: r.intent ? `intent ${r.intent}` : "", kind: "chat" })),
     ...(report.conversation || []).map((r) => ({ ts: r.ts, source: r.who === "user" ? "you said" : "assistant said",
-      reading: "", valence: null, details: r.text, kind: "conversation" })),
+      reading: "", valence: null, details: r.who === "user" ? said(r) : r.text, kind: "conversation" })),
   ].sort((a, b) => a.ts - b.ts);
   const body = document.querySelector("#records tbody");
   body.replaceChildren(...rows.map((r) => el("tr", { dataset: { kind: r.kind } },

@@ -92,7 +92,7 @@ function renderCatalog() {
       el("p", { class: "price" }, formatPrice(product)),
       el("p", { class: "blurb" }, product.description),
       el("button", {
-        type: "button", class: "open-product", "aria-label": `View ${product.name}`,
+        type: "button", class: "open-product", "aria-label": `View product: ${product.name}`,
         onclick: () => openProduct(product.id),
       }, "View product"),
     ));

@@ -186,12 +186,19 @@ export const EMOJI = {
   fearful: "😨", disgusted: "😖", confused: "😕", calm: "😌",
 };
 
+/** A price in the shopper's own format (`navigator.language`): "€129" in Ireland, "129 €" in
+ * Germany; cents only when the price has them. */
 export function formatPrice(product) {
-  if (product.price === null || product.price === undefined) return "";
+  if (product.price === null || product.price === undefined || product.price === "") return "";
+  const price = Number(product.price);
+  const currency = product.currency || "EUR";
+  if (!Number.isFinite(price)) return `${product.price} ${currency}`;
+  const whole = Number.isInteger(price);
   try {
-    return new Intl.NumberFormat(undefined, { style: "currency", currency: product.currency || "EUR" })
-      .format(product.price);
+    return new Intl.NumberFormat(navigator.language || undefined, {
+      style: "currency", currency, minimumFractionDigits: whole ? 0 : 2, maximumFractionDigits: whole ? 0 : 2,
+    }).format(price);
   } catch {
-    return `${product.price} ${product.currency || ""}`.trim();
+    return `${price.toFixed(whole ? 0 : 2)} ${currency}`;
   }
 }
