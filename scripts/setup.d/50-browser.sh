@@ -50,7 +50,7 @@ copy() {  # copy SRC DST: only when the content differs
 copy socket.io-client/dist/socket.io.min.js "$VENDOR/socket.io.min.js"
 copy chart.js/dist/chart.umd.min.js "$VENDOR/chart.umd.min.js"
 say "vendored libraries in $VENDOR"
-# Not under static/: the shoppers' pages never load it; tests/vision/browser/test_a11y.py does.
+# Not under static/: the shoppers' pages never load it; tests/vision/browser/test_shop_a11y.py does.
 copy axe-core/axe.min.js "$TEST_VENDOR/axe.min.js"
 say "axe-core for the browser tests in $TEST_VENDOR"
 

@@ -142,11 +142,12 @@ def test_chat_round_trip_with_buttons(shop, screenshots):
                "a bot message with buttons (jackets, then a like/dislike question)")
     before = len(bot_texts(page))
     button = page.locator("#chat-log .quick-reply").last
-    title = button.inner_text()
+    title, payload = button.inner_text(), button.get_attribute("data-payload")
     button.click()
     wait_until(lambda: len(bot_texts(page)) > before, 60, f"a reply to the button {title!r}")
     user_texts = page.locator("#chat-log .msg-user .msg-text").all_inner_texts()
     assert user_texts[-1] == title, "the clicked button's title was not shown as the shopper's message"
+    shop["button"] = (title, payload)
     # Still usable after use: the old buttons stay enabled.
     assert page.locator("#chat-log .quick-reply").first.is_enabled()
     # Rasa saw the widget's metadata on the shopper's messages, the ids taken from its token.
@@ -268,6 +269,14 @@ def test_report_shows_both_charts_the_score_and_every_record(shop, stack_redis, 
     assert said >= 2 * 4, f"the report shows only {said} lines of the conversation"
     rows = page.locator("#records tbody tr")
     assert rows.count() == frames + messages + said, "the table does not list every stored record"
+    # A pressed button shows as what the shopper pressed (its title); the payload Rasa got
+    # stays in the JSON download only.
+    title, payload = shop["button"]
+    lines = page.locator('#records tbody tr[data-kind="conversation"] td:last-child').all_inner_texts()
+    assert title in lines, f"the button {title!r} is not in the record table: {lines}"
+    assert not [line for line in lines if line.startswith("/")], f"raw payloads in the table: {lines}"
+    assert {"who": "user", "text": title, "payload": payload} in [
+        {k: r.get(k) for k in ("who", "text", "payload")} for r in api["conversation"]], api["conversation"]
     assert int(page.locator("#record-count").inner_text()) == frames + messages + said
     page.screenshot(path=str(screenshots / "06-report.png"), full_page=True)
 
@@ -362,7 +371,7 @@ def test_widget_renders_images_cards_and_custom_payloads(stack, browser, screens
             elements: [{id: "bags-01", title: "Leather tote bag", subtitle: "roomy",
                         image_url: "/api/products/bags-01/image.svg",
                         buttons: [{title: "I like it", payload: "/express_like"}]}]}}});
-          chat.receive({custom: {products: [{id: "jack-01", name: "Alpine down parka", price: 34.44,
+          chat.receive({custom: {products: [{id: "jack-01", name: "Alpine down parka", price: 299,
                                              reason: "you like warm things"}]}});
           chat.receive({custom: {text: "Your report", report_url: "/report/" + document.body.dataset.session}});
         }""")
