@@ -33,6 +33,11 @@ class Product:
     description: str
     price: float = 0.0
 
+    @property
+    def price_text(self) -> str:
+        """The price as the shop page shows it: no cents on a whole price (299, 29.90)."""
+        return f"{self.price:.0f}" if self.price == int(self.price) else f"{self.price:.2f}"
+
 
 @dataclass(frozen=True)
 class Catalog:

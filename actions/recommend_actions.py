@@ -53,7 +53,7 @@ class ActionRecommend(EmotionAction):
         lines = [intro["text"]]
         for rec in recs:
             reason = "" if cold else f" ({rec.reason()})"
-            lines.append(f"- {rec.product.title}, {rec.product.price:.2f} EUR{reason}")
+            lines.append(f"- {rec.product.title}, {rec.product.price_text} EUR{reason}")
         dispatcher.utter_message(text="\n".join(lines))
         with contextlib.suppress(RedisUnavailableError):
             await rt.store.mark_seen(ctx.shopper_id, ctx.session_id, [r.product.id for r in recs])
@@ -78,7 +78,7 @@ class ActionProductInfo(EmotionAction):
             return []
         self.say(dispatcher, render(domain, "utter_product_info", title=product.title,
                                     description=product.description,
-                                    tags=", ".join(product.tags), price=f"{product.price:.2f}"))
+                                    tags=", ".join(product.tags), price=product.price_text))
         with contextlib.suppress(RedisUnavailableError):
             await rt.store.mark_seen(ctx.shopper_id, ctx.session_id, [product.id])
         return [SlotSet("product_id", product.id)]

@@ -89,3 +89,13 @@ def test_settings_error_is_the_shared_one() -> None:
     from actions.settings import SettingsError
 
     assert SettingsError is envconfig.SettingsError
+
+
+def test_the_bot_writes_prices_as_the_shop_page_shows_them() -> None:
+    from actions.catalog import Product
+
+    def priced(value: float) -> str:
+        return Product(id="p-1", title="t", category="c", tags=(), description="d",
+                       price=value).price_text
+
+    assert (priced(299.0), priced(29.9), priced(0.5)) == ("299", "29.90", "0.50")
