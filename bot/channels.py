@@ -117,18 +117,26 @@ class PersistentSocketIOInput(SocketIOInput):
                                                          "message": reason}},
                            room=sid, namespace=namespace)
 
-        async def session_request(sid: str, data: Optional[Dict[str, Any]]) -> None:
-            data = data if isinstance(data, dict) else {}
-            token = data.get(TOKEN_KEY) or _metadata_dict(data.get(self.metadata_key)).get(TOKEN_KEY)
+        async def admit(sid: str, token: Any) -> Optional[Claims]:
+            """The token's claims with the socket in its session's room; None when refused.
+
+            A socket only ever joins the room of a session whose token it showed."""
             try:
                 claims = self._verifier.verify(token)
             except TokenError as exc:
                 await refuse(sid, exc.reason)
+                return None
+            if self.session_persistence:
+                await sio.enter_room(sid, claims.session_id, namespace=namespace)
+            return claims
+
+        async def session_request(sid: str, data: Optional[Dict[str, Any]]) -> None:
+            data = data if isinstance(data, dict) else {}
+            token = data.get(TOKEN_KEY) or _metadata_dict(data.get(self.metadata_key)).get(TOKEN_KEY)
+            claims = await admit(sid, token)
+            if claims is None:
                 return
             session_id = claims.session_id
-            assert session_id is not None
-            if self.session_persistence:
-                await sio.enter_room(sid, session_id, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
             with logs.session_scope(session_id):
                 logs.event(logger, logging.DEBUG, "socketio_session_joined")
@@ -137,19 +145,12 @@ class PersistentSocketIOInput(SocketIOInput):
             data = data if isinstance(data, dict) else {}
             metadata = _metadata_dict(data.get(self.metadata_key))
             token = metadata.get(TOKEN_KEY) or data.get(TOKEN_KEY)
-            try:
-                claims = self._verifier.verify(token)
-            except TokenError as exc:
-                await refuse(sid, exc.reason)
+            claims = await admit(sid, token)
+            if claims is None:
                 return
-            session_id = claims.session_id
-            assert session_id is not None
-            if self.session_persistence:
-                # A socket speaks only into the room of the session its token names.
-                await sio.enter_room(sid, session_id, namespace=namespace)
             message = UserMessage(
                 str(data.get("message") or ""), RoomSocketIOOutput(sio, self.bot_message_evt),
-                session_id if self.session_persistence else sid,
+                claims.session_id if self.session_persistence else sid,
                 input_channel=self.name(), metadata=stamp(metadata, claims, str(token)),
             )
             await on_new_message(message)
