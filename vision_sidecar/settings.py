@@ -31,6 +31,11 @@ def _valid_origins(origins: Tuple[str, ...]) -> bool:
     return bool(origins) and all(_http_url(o) and o.count("/") == 2 for o in origins)
 
 
+#: Addresses only this machine reaches. Listening anywhere else needs an operator-provided
+#: EMOTICAL_SECRET, not one a first start happened to write into var/secret.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the sidecar can be told from outside. Build with `Settings.from_env()`."""
@@ -123,7 +128,10 @@ class Settings:
         backend = read(env, "EMOTICAL_EXPRESSION_BACKEND", d.backend, str.strip,
                        lambda v: v in ("local", "rekognition"), "`local` or `rekognition`")
         return cls(
-            host=read(env, "EMOTICAL_SIDECAR_HOST", d.host, str.strip, bool, "a host name"),
+            host=read(env, "EMOTICAL_SIDECAR_HOST", d.host, str.strip,
+                      lambda h: bool(h) and (h in LOOPBACK_HOSTS or bool(env.get("EMOTICAL_SECRET"))),
+                      "127.0.0.1, localhost or ::1; another address only with EMOTICAL_SECRET "
+                      "set (docs/security.md)"),
             port=read(env, "EMOTICAL_SIDECAR_PORT", d.port, int, lambda v: 0 < v < 65536,
                       "a TCP port 1-65535"),
             redis_url=read(env, "REDIS_URL", d.redis_url, str.strip, envconfig.redis_url,

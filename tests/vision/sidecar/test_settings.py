@@ -32,3 +32,11 @@ def test_the_shop_page_settings_default_like_the_bot():
                            "https://rasa.example/", "EMOTICAL_MAX_FPS": "5"})
     assert str(s.catalog_path) == "/tmp/shop" and s.rasa_url == "https://rasa.example"
     assert s.max_fps == 5.0
+
+
+def test_listening_beyond_this_machine_needs_an_explicit_secret():
+    with pytest.raises(SettingsError, match=r"EMOTICAL_SIDECAR_HOST='0\.0\.0\.0'"):
+        Settings.from_env({"EMOTICAL_SIDECAR_HOST": "0.0.0.0"})
+    assert Settings.from_env({"EMOTICAL_SIDECAR_HOST": "0.0.0.0",
+                              "EMOTICAL_SECRET": "s" * 40}).host == "0.0.0.0"
+    assert Settings.from_env({"EMOTICAL_SIDECAR_HOST": "localhost"}).host == "localhost"
