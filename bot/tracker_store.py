@@ -5,8 +5,9 @@ the session's tombstone (`emotical_shared.redis_schema.session_tombstone`) and r
 stored conversation. Rasa saves the tracker after every turn, including the turn whose action
 did the deleting, and a message already in flight may be saved after the delete. Here a save
 whose session has a tombstone writes nothing and removes what is there, in one Lua script, so
-no save can race the tombstone and no timer is needed. Retrieval of a tombstoned session gives
-an empty conversation.
+no save can race the tombstone and no timer is needed. Retrieval needs no check of its own: the
+deleter removed the stored conversation in the tombstone's transaction and no save can write it
+again, so a tombstoned session reads as an empty conversation.
 
 Use in `endpoints.yml`: `tracker_store: type: bot.tracker_store.TombstoneRedisTrackerStore`
 with the same keys as Rasa's `redis` store (`url`, `port`, `db`, `password`, `key_prefix`,
@@ -62,21 +63,12 @@ class TombstoneRedisTrackerStore(RedisTrackerStore):
                                                           socket_connect_timeout=SOCKET_TIMEOUT_S)
         self._save_script = self.red.register_script(_SAVE_UNLESS_DELETED)
 
-    def _deleted(self, sender_id: str) -> bool:
-        key = _tombstone_key(sender_id)
-        return key is not None and bool(self.red.exists(key))
-
     async def save(self, tracker: DialogueStateTracker, timeout: Optional[float] = None) -> None:
         """Save the conversation unless its session was deleted (then remove what is stored)."""
         sender = tracker.sender_id
         tombstone = _tombstone_key(sender)
         if tombstone is None:
             await super().save(tracker, timeout)
-            return
-        if self.red.exists(tombstone):
-            self.red.delete(self.key_prefix + sender)
-            with logs.session_scope(sender):
-                logs.event(logger, logging.INFO, "tracker_save_skipped", reason="deleted")
             return
         await self.stream_events(tracker)
         expiry = timeout or self.record_exp or 0
@@ -88,9 +80,3 @@ class TombstoneRedisTrackerStore(RedisTrackerStore):
         if not saved:
             with logs.session_scope(sender):
                 logs.event(logger, logging.INFO, "tracker_save_skipped", reason="deleted")
-
-    async def _retrieve(self, sender_id: str,
-                        fetch_all_sessions: bool) -> Optional[DialogueStateTracker]:
-        if self._deleted(sender_id):
-            return None
-        return await super()._retrieve(sender_id, fetch_all_sessions)
