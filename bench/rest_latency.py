@@ -14,13 +14,13 @@ import json
 import statistics
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
 from stack.fingerprint import model_path
 from stack.processes import Stack
 from stack.redis_server import ROOT
+from stack.rest import post_json
 
 MESSAGES: Sequence[str] = (
     "hi",
@@ -36,11 +36,7 @@ MESSAGES: Sequence[str] = (
 
 def post(url: str, payload: Dict[str, Any], token: str) -> None:
     """POST a JSON body to the REST channel with a session `token` and read the whole answer."""
-    req = urllib.request.Request(url, data=json.dumps(payload).encode(),
-                                 headers={"Content-Type": "application/json",
-                                          "Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        resp.read()
+    post_json(url, payload, {"Authorization": f"Bearer {token}"})
 
 
 def percentile(values: List[float], q: float) -> float:
