@@ -1,0 +1,211 @@
+"""Per-turn latency of the bot as one conversation grows, and old store vs new on short ones.
+
+Starts its own Redis, action server and Rasa (current model, `endpoints.yml`) on free ports,
+then, over the REST channel with a session token, one message at a time:
+
+* **long**: one shopper cycles eight ordinary messages for `--turns` turns (160); per band of
+  turns (1-20, 21-40, 61-80, 101-120, 141-160) the median and max round trip, and p99 over all.
+  With `--turns-max` (1000) the same conversation goes on, for its sizes, unless a band's median
+  passes `--give-up-ms` (the conversation is too slow to reach that length in a bench).
+* **sizes** at 160 (and `--turns-max`) turns: bytes Redis holds for the conversation (MEMORY
+  USAGE of every key naming it), the event count of the full tracker, and Rasa's resident memory.
+* **paired** (with `--compare ENDPOINTS`): a second Rasa on the same Redis and action server
+  runs the other tracker store; `--short` 8-turn conversations, each message sent to both (the
+  order alternating), so both see the same machine load.
+
+    .venv/vision/bin/python -m bench.bot_turns [--turns 160] [--turns-max 1000]
+        [--compare var/tmp/endpoints-stock.yml] [--short 25]
+
+Figures in results/bench/bot_turns.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import redis
+
+from bench.rest_latency import MESSAGES, percentile
+from stack.fingerprint import model_path
+from stack.processes import Service, Stack, rasa_server, secret_env
+from stack.redis_server import ROOT, free_port
+from stack.rest import post_json, rest_turn
+
+#: Turn bands reported for the long conversation (1-based, inclusive).
+BANDS: Sequence[Tuple[int, int]] = ((1, 20), (21, 40), (61, 80), (101, 120), (141, 160))
+WARMUP_TURNS = 10
+
+
+def timed_turn(rasa_url: str, token: str, text: str) -> float:
+    """One REST turn; its round trip in milliseconds."""
+    start = time.perf_counter()
+    rest_turn(rasa_url, token, text)
+    return (time.perf_counter() - start) * 1000
+
+
+def band_figures(times: List[float]) -> List[Dict[str, Any]]:
+    """Median and max per band of `BANDS` that `times` (turn 1 first) reaches."""
+    out = []
+    for lo, hi in BANDS:
+        part = times[lo - 1:hi]
+        if len(part) == hi - lo + 1:
+            out.append({"turns": f"{lo}-{hi}", "median_ms": round(statistics.median(part), 1),
+                        "max_ms": round(max(part), 1)})
+    return out
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def conversation_sizes(stack: Stack, red: redis.Redis, sender: str,
+                       rasa: Service) -> Dict[str, Any]:
+    """What one conversation costs: Redis bytes of its keys, full-tracker events, Rasa's RSS."""
+    keys = [k for k in red.scan_iter(match=f"*{sender}*", count=1000)]
+    redis_bytes = sum(int(red.memory_usage(k, samples=0) or 0) for k in keys)
+    tracker = post_json(f"{stack.rasa_url}/conversations/{sender}/tracker"
+                        f"?token={stack.rasa_api_token}", None, method="GET")
+    events = tracker.get("events") or []
+    assert rasa.proc is not None
+    return {"redis_bytes": redis_bytes, "redis_keys": sorted(k.decode() for k in keys),
+            "events": len(events), "rasa_rss_bytes": rss_bytes(rasa.proc.pid)}
+
+
+def long_conversation(stack: Stack, red: redis.Redis, rasa: Service, turns: int,
+                      turns_max: int, give_up_ms: float) -> Dict[str, Any]:
+    """Run one conversation to `turns` (then on to `turns_max`), timing every turn."""
+    sender = "bench-long"
+    token = stack.session_token(sender)
+    times: List[float] = []
+    sizes: Dict[str, Any] = {}
+    given_up_at: Optional[int] = None
+    for i in range(max(turns, turns_max)):
+        times.append(timed_turn(stack.rasa_url, token, MESSAGES[i % len(MESSAGES)]))
+        n = i + 1
+        if n in (turns, turns_max):
+            sizes[str(n)] = conversation_sizes(stack, red, sender, rasa)
+        if n >= turns and n % 20 == 0 and statistics.median(times[-20:]) > give_up_ms:
+            given_up_at = n
+            break
+    head = times[:turns]
+    return {"bands": band_figures(head), "p99_ms": round(percentile(head, 99), 1),
+            "p50_ms": round(statistics.median(head), 1), "turns": len(head),
+            "turns_run": len(times), "given_up_at": given_up_at, "sizes": sizes,
+            "bands_of_1000": [{"turns": f"{lo}-{lo + 19}",
+                               "median_ms": round(statistics.median(times[lo - 1:lo + 19]), 1)}
+                              for lo in (181, 381, 581, 781, 981) if len(times) >= lo + 19]}
+
+
+def paired_short(stack: Stack, other_url: str, conversations: int) -> Dict[str, Any]:
+    """8-turn conversations, each message to this stack's Rasa and to `other_url`'s.
+
+    Each Rasa talks to its own shopper (session ids `-a` and `-b`), so neither store nor the
+    actions' per-session keys are shared.
+    """
+    mine: List[float] = []
+    other: List[float] = []
+    for c in range(conversations):
+        token_a = stack.session_token(f"bench-short-{c}-a")
+        token_b = stack.session_token(f"bench-short-{c}-b")
+        for i, text in enumerate(MESSAGES):
+            if (c + i) % 2:
+                other.append(timed_turn(other_url, token_b, text))
+                mine.append(timed_turn(stack.rasa_url, token_a, text))
+            else:
+                mine.append(timed_turn(stack.rasa_url, token_a, text))
+                other.append(timed_turn(other_url, token_b, text))
+
+    def figures(times: List[float]) -> Dict[str, float]:
+        return {"p50_ms": round(statistics.median(times), 1),
+                "p99_ms": round(percentile(times, 99), 1),
+                "mean_ms": round(statistics.fmean(times), 1)}
+
+    diffs = [a - b for a, b in zip(mine, other, strict=True)]
+    return {"messages": len(mine), "endpoints_yml": figures(mine), "compared": figures(other),
+            "median_paired_diff_ms": round(statistics.median(diffs), 1)}
+
+
+def start_other_rasa(stack: Stack, endpoints: Path, log_dir: Path) -> Service:
+    """A second Rasa on the stack's Redis and action server, with another endpoints file."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    assert stack.redis_url is not None
+    service = rasa_server(free_port(), stack.model, stack.redis_url, stack.actions_url, log_dir,
+                          extra_env=secret_env(stack.secret))
+    service.cmd[service.cmd.index("endpoints.yml")] = str(endpoints)
+    return service.start()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--turns", type=int, default=160)
+    parser.add_argument("--turns-max", type=int, default=1000)
+    parser.add_argument("--give-up-ms", type=float, default=1000.0,
+                        help="stop the conversation past --turns when 20 turns' median is above")
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="endpoints file of the store to pair short conversations against")
+    parser.add_argument("--short", type=int, default=25, help="paired 8-turn conversations")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "bot_turns.json")
+    args = parser.parse_args()
+    result: Dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp, Stack(
+        model=model_path(), log_dir=Path(tmp), with_sidecar=False
+    ) as stack:
+        assert stack.redis_url is not None
+        red = redis.Redis.from_url(stack.redis_url)
+        rasa = next(s for s in stack.services if s.name == "rasa")
+        warm = stack.session_token("bench-warm")
+        for i in range(WARMUP_TURNS):
+            rest_turn(stack.rasa_url, warm, MESSAGES[i % len(MESSAGES)])
+        if args.compare:
+            other = start_other_rasa(stack, args.compare, Path(tmp) / "compared")
+            try:
+                other.wait_healthy(180)
+                other_url = other.health_url.split("/status")[0]
+                for i in range(WARMUP_TURNS):
+                    rest_turn(other_url, warm, MESSAGES[i % len(MESSAGES)])
+                result["paired"] = paired_short(stack, other_url, args.short)
+            finally:
+                other.stop()
+        result["long"] = long_conversation(stack, red, rasa, args.turns, args.turns_max,
+                                           args.give_up_ms)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    report(result)
+    print(f"  written to {args.out}")
+
+
+def report(result: Dict[str, Any]) -> None:
+    """Print the figures as the README tables them."""
+    long = result["long"]
+    print(f"One conversation, {long['turns']} turns (REST, session token, action server):")
+    print("| turns | median | max |\n| --- | --- | --- |")
+    for band in long["bands"]:
+        print(f"| {band['turns']} | {band['median_ms']} ms | {band['max_ms']} ms |")
+    print(f"p50 {long['p50_ms']} ms, p99 {long['p99_ms']} ms over {long['turns']} turns")
+    if long["given_up_at"]:
+        print(f"  (given up at turn {long['given_up_at']}: too slow to go on)")
+    for band in long["bands_of_1000"]:
+        print(f"  turns {band['turns']}: median {band['median_ms']} ms")
+    for turns, size in long["sizes"].items():
+        print(f"  at {turns} turns: {size['events']} events, Redis {size['redis_bytes']} bytes in "
+              f"{len(size['redis_keys'])} keys, Rasa RSS {size['rasa_rss_bytes'] / 2**20:.0f} MiB")
+    if "paired" in result:
+        p = result["paired"]
+        print(f"Paired short conversations ({p['messages']} messages each):")
+        print(f"  endpoints.yml: {p['endpoints_yml']}   compared: {p['compared']}   "
+              f"median paired diff {p['median_paired_diff_ms']} ms")
+
+
+if __name__ == "__main__":
+    main()
