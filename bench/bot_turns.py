@@ -40,6 +40,8 @@ from stack.rest import post_json, rest_turn
 #: Turn bands reported for the long conversation (1-based, inclusive).
 BANDS: Sequence[Tuple[int, int]] = ((1, 20), (21, 40), (61, 80), (101, 120), (141, 160))
 WARMUP_TURNS = 10
+#: Rasa loads TensorFlow and the model: on a busy 2-core machine that can take minutes.
+START_TIMEOUT_S = 600.0
 
 
 def timed_turn(rasa_url: str, token: str, text: str) -> float:
@@ -157,32 +159,41 @@ def main() -> None:
     parser.add_argument("--short", type=int, default=25, help="paired 8-turn conversations")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "bot_turns.json")
     args = parser.parse_args()
-    result: Dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp, Stack(
-        model=model_path(), log_dir=Path(tmp), with_sidecar=False
-    ) as stack:
-        assert stack.redis_url is not None
-        red = redis.Redis.from_url(stack.redis_url)
-        rasa = next(s for s in stack.services if s.name == "rasa")
-        warm = stack.session_token("bench-warm")
-        for i in range(WARMUP_TURNS):
-            rest_turn(stack.rasa_url, warm, MESSAGES[i % len(MESSAGES)])
-        if args.compare:
-            other = start_other_rasa(stack, args.compare, Path(tmp) / "compared")
-            try:
-                other.wait_healthy(180)
-                other_url = other.health_url.split("/status")[0]
-                for i in range(WARMUP_TURNS):
-                    rest_turn(other_url, warm, MESSAGES[i % len(MESSAGES)])
-                result["paired"] = paired_short(stack, other_url, args.short)
-            finally:
-                other.stop()
-        result["long"] = long_conversation(stack, red, rasa, args.turns, args.turns_max,
-                                           args.give_up_ms)
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(model=model_path(), log_dir=Path(tmp), with_sidecar=False)
+        stack.start(timeout=START_TIMEOUT_S)
+        try:
+            result = run(stack, Path(tmp), args)
+        finally:
+            stack.stop()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     report(result)
     print(f"  written to {args.out}")
+
+
+def run(stack: Stack, tmp: Path, args: argparse.Namespace) -> Dict[str, Any]:
+    """Warm up, pair short conversations (with --compare), then the long conversation."""
+    result: Dict[str, Any] = {}
+    assert stack.redis_url is not None
+    red = redis.Redis.from_url(stack.redis_url)
+    rasa = next(s for s in stack.services if s.name == "rasa")
+    warm = stack.session_token("bench-warm")
+    for i in range(WARMUP_TURNS):
+        rest_turn(stack.rasa_url, warm, MESSAGES[i % len(MESSAGES)])
+    if args.compare:
+        other = start_other_rasa(stack, args.compare, tmp / "compared")
+        try:
+            other.wait_healthy(START_TIMEOUT_S)
+            other_url = other.health_url.split("/status")[0]
+            for i in range(WARMUP_TURNS):
+                rest_turn(other_url, warm, MESSAGES[i % len(MESSAGES)])
+            result["paired"] = paired_short(stack, other_url, args.short)
+        finally:
+            other.stop()
+    result["long"] = long_conversation(stack, red, rasa, args.turns, args.turns_max,
+                                       args.give_up_ms)
+    return result
 
 
 def report(result: Dict[str, Any]) -> None:
