@@ -69,8 +69,20 @@ RASA_TRACKER_PREFIX = f"{PREFIX}tracker:"
 
 
 def session_tracker(sid: str) -> str:
-    """String: Rasa's stored conversation of the session (Rasa writes; deleted with the session)."""
+    """String: Rasa's stored conversation of the session in Rasa's own layout (the stock store;
+    the windowed store moves it into the two lists below on first access)."""
     return f"{RASA_TRACKER_PREFIX}{validate_id(sid)}"
+
+
+def session_tracker_events(sid: str) -> str:
+    """List: every event of the session's conversation, one JSON each, appended per turn
+    (bot/windowed_tracker_store.py writes; deleted with the session)."""
+    return f"{session_tracker(sid)}:events"
+
+
+def session_tracker_marks(sid: str) -> str:
+    """List: the windowed tracker store's per-turn marks (slot state, where each turn ended)."""
+    return f"{session_tracker(sid)}:marks"
 
 
 RASA_LOCK_PREFIX = f"{PREFIX}lock:"
@@ -93,7 +105,7 @@ def session_tombstone(sid: str) -> str:
 def session_keys(sid: str) -> Tuple[str, ...]:
     """Every key a session owns, for reports and deletion (Rasa's conversation included)."""
     return (session_emotion(sid), session_history(sid), session_chat(sid), session_meta(sid),
-            session_tracker(sid))
+            session_tracker(sid), session_tracker_events(sid), session_tracker_marks(sid))
 
 
 def shopper_tags(uid: str) -> str:

@@ -298,9 +298,13 @@ class EmotionStore:
         pipe.xrange(schema.session_chat(sid))
         pipe.hgetall(schema.session_meta(sid))
         pipe.get(schema.session_tracker(sid))
+        pipe.lrange(schema.session_tracker_events(sid), 0, -1)
         for key in keys:
             pipe.type(key)
-        emotion, history, total, chat, meta, tracker, *types = await self._read(pipe.execute())
+        emotion, history, total, chat, meta, tracker, events, *types = await self._read(
+            pipe.execute())
+        if events:  # the windowed tracker store's layout: one JSON event per list entry
+            tracker = '{"events":[' + ",".join(events) + "]}"
         history = list(history)
         more = len(history) > limit
         history = history[:limit]
