@@ -2,7 +2,7 @@
 
 BENCH_TARGETS += bench-vision
 
-.PHONY: sidecar bench-vision native
+.PHONY: sidecar bench-vision native eval-vision
 
 sidecar: setup ## run the vision sidecar alone (needs a Redis at $$REDIS_URL; port 8765)
 	@$(VIS_PY) -m vision_sidecar
@@ -12,3 +12,6 @@ native: ## rebuild the Cython core in place (make setup does this when it is out
 
 bench-vision: setup ## sidecar benchmark: pipeline frames/s (1 and 2 threads), numpy and classic paths, 40 WebSocket shoppers
 	@$(CPU_LOCK) $(VIS_PY) -m bench.vision_sidecar
+
+eval-vision: setup ## every face detector × expression model on the labelled real-face set → results/vision-eval.md
+	@$(CPU_LOCK) $(VIS_PY) -m vision_eval

@@ -131,3 +131,73 @@ def update_sessions(double[:, ::1] table, rows, probs, ts, present, valence, aro
             out[i, 2] = 100.0 * table[row, COL_VALENCE_SUM] / weight if weight > 0 else 0.0
             out[i, 3] = best
     return out_arr
+
+
+cdef inline double _box_iou(double[:, ::1] b, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+    cdef double w = min(b[i, 2], b[j, 2]) - max(b[i, 0], b[j, 0])
+    cdef double h = min(b[i, 3], b[j, 3]) - max(b[i, 1], b[j, 1])
+    cdef double inter, union
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = ((b[i, 2] - b[i, 0]) * (b[i, 3] - b[i, 1]) + (b[j, 2] - b[j, 0]) * (b[j, 3] - b[j, 1])
+             - inter)
+    return inter / union if union > 0 else 0.0
+
+
+def decode_faces(raw_boxes, raw_scores, anchors, int input_size, double min_score,
+                 double iou_threshold, int max_faces):
+    """BlazeFace SSD outputs → faces after non-maximum suppression; see kernels_py.decode_faces."""
+    cdef const float[:, ::1] an = np.ascontiguousarray(anchors, dtype=np.float32).reshape(-1, 2)
+    cdef Py_ssize_t n = an.shape[0]
+    cdef const float[:, ::1] raw = np.ascontiguousarray(raw_boxes, dtype=np.float32).reshape(n, -1)
+    cdef const float[::1] logit = np.ascontiguousarray(raw_scores, dtype=np.float32).reshape(-1)
+    if raw.shape[1] < 4 or logit.shape[0] != n:
+        raise ValueError("raw_boxes needs (n, >=4) and raw_scores (n,) for n anchors")
+    boxes_arr = np.empty((n, 4), dtype=np.float64)
+    scores_arr = np.empty(n, dtype=np.float64)
+    cdef double[:, ::1] boxes = boxes_arr
+    cdef double[::1] scores = scores_arr
+    cdef Py_ssize_t i, j, k, count = 0
+    cdef double cx, cy, hw, hh, z
+    with nogil:
+        for i in range(n):
+            z = logit[i]
+            if z < -80.0:
+                z = -80.0
+            if z > 80.0:
+                z = 80.0
+            scores[i] = 1.0 / (1.0 + exp(-z))
+            cx = raw[i, 0] / <float>input_size + an[i, 0]
+            cy = raw[i, 1] / <float>input_size + an[i, 1]
+            hw = raw[i, 2] / <float>input_size / 2
+            hh = raw[i, 3] / <float>input_size / 2
+            boxes[i, 0] = <float>(cx - hw)
+            boxes[i, 1] = <float>(cy - hh)
+            boxes[i, 2] = <float>(cx + hw)
+            boxes[i, 3] = <float>(cy + hh)
+            if scores[i] < min_score or hw <= 0 or hh <= 0:
+                scores[i] = -1.0
+    order = np.argsort(-scores_arr, kind="stable")
+    cdef const long long[::1] od = order.astype(np.int64)
+    chosen_arr = np.empty(max(max_faces, 0), dtype=np.int64)
+    cdef long long[::1] chosen = chosen_arr
+    cdef bint ok
+    with nogil:
+        for k in range(n):
+            i = od[k]
+            if scores[i] < 0 or count >= max_faces:
+                break
+            ok = True
+            for j in range(count):
+                if _box_iou(boxes, i, chosen[j]) > iou_threshold:
+                    ok = False
+                    break
+            if ok:
+                chosen[count] = i
+                count += 1
+    out = np.zeros((count, 5), dtype=np.float32)
+    for k in range(count):
+        out[k, :4] = boxes_arr[chosen[k]]
+        out[k, 4] = scores_arr[chosen[k]]
+    return out

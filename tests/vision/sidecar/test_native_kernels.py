@@ -135,3 +135,46 @@ def test_smoothing_is_time_aware_and_the_score_is_the_confidence_weighted_mean(i
     # Two frames of equal confidence: score is 100 × the mean of their valences.
     want = 100 * (VALENCE_VEC[LABEL_INDEX["sad"]] + VALENCE_VEC[LABEL_INDEX["happy"]]) / 2
     np.testing.assert_allclose(out[0, 2], want, atol=1e-9)
+
+
+def _ssd_outputs(seed: int, n: int = 896):
+    rng = np.random.default_rng(seed)
+    anchors = rng.random((n, 2), dtype=np.float32)
+    raw = rng.normal(0, 20, size=(n, 16)).astype(np.float32)
+    raw[:, 2:4] = np.abs(raw[:, 2:4]) * 2  # sizes, a few made non-positive below
+    raw[:5, 2] = -3.0
+    logits = rng.normal(-2, 6, size=n).astype(np.float32)
+    logits[:3] = [200.0, -200.0, np.float32(np.nan)]
+    return raw, logits, anchors
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(("min_score", "iou", "limit"), [(0.5, 0.3, 8), (0.05, 0.5, 50), (0.9, 0.0, 3)])
+def test_decode_faces_matches_the_numpy_reference(seed, min_score, iou, limit):
+    raw, logits, anchors = _ssd_outputs(seed)
+    logits[2] = 0.0  # NaN logits are the model's bug, not part of the contract
+    want = kernels_py.decode_faces(raw, logits, anchors, 128, min_score, iou, limit)
+    got = compiled.decode_faces(raw, logits, anchors, 128, min_score, iou, limit)
+    assert got.shape == want.shape and 0 < len(got) <= limit
+    np.testing.assert_allclose(got, want, atol=TOL)
+    assert np.all(np.diff(got[:, 4]) <= 0), "faces come best first"
+    assert np.all(got[:, 4] >= min_score) and np.all(got[:, 2] > got[:, 0])
+
+
+def test_decode_faces_suppresses_overlaps_and_keeps_separate_faces():
+    anchors = np.array([[0.3, 0.3], [0.31, 0.3], [0.7, 0.7]], dtype=np.float32)
+    raw = np.zeros((3, 16), dtype=np.float32)
+    raw[:, 2:4] = 25.6  # 0.2 of a 128-px input
+    logits = np.array([3.0, 2.0, 1.0], dtype=np.float32)
+    for impl in (compiled, kernels_py):
+        faces = impl.decode_faces(raw, logits, anchors, 128, 0.5, 0.3, 8)
+        np.testing.assert_allclose(faces[:, :2], [[0.2, 0.2], [0.6, 0.6]], atol=1e-6)
+        assert faces[0, 4] == pytest.approx(1 / (1 + np.exp(-3.0)), abs=1e-6)
+
+
+def test_decode_faces_refuses_mismatched_outputs():
+    raw, logits, anchors = _ssd_outputs(3)
+    with pytest.raises(ValueError):
+        compiled.decode_faces(raw[:, :3], logits, anchors, 128, 0.5, 0.3, 8)
+    with pytest.raises(ValueError):
+        compiled.decode_faces(raw, logits[:-1], anchors, 128, 0.5, 0.3, 8)

@@ -1,0 +1,241 @@
+"""`make eval-vision`: every detector × expression model on the labelled face set.
+
+Each image goes the sidecar's way: scaled to the widget's 320-px frame, JPEG, `decode_frame`,
+a full-frame face search, the largest face cropped by the native kernel, the model. Reported
+per combination: face detection recall (all faces, and the expression-labelled ones), top-1
+accuracy (an image whose face was missed counts as wrong), per-class recall, balanced
+accuracy, ms per frame for the detector and per face for the model; on the whole set and on
+its two subject-disjoint parts (`choose` / `report` in the manifest). Writes
+results/vision-eval.md and one confusion-matrix PNG per combination.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from emotical_shared.labels import LABELS
+from native import kernels
+from vision_eval.dataset import ROOT, Item, as_frame, load_bgr, read_manifest
+from vision_sidecar.blazeface import BlazeFace
+from vision_sidecar.decode import decode_frame
+from vision_sidecar.expression.base import FACE_SIZE
+from vision_sidecar.expression.local import LocalOnnxBackend, fer7_matrix
+from vision_sidecar.faces import Box, FaceLocator
+from vision_sidecar.settings import DEFAULT_MODEL_DIR, FER_MODEL_FILE
+
+RESULTS = ROOT / "results"
+Detector = Callable[[np.ndarray], List[Box]]
+Model = Callable[[np.ndarray], np.ndarray]  # (1, 1, 64, 64) in [-1, 1] → LABELS probabilities
+
+
+def detectors(model_dir: Path) -> Dict[str, Detector]:
+    """The face detectors compared (full-frame search, as the sidecar runs it)."""
+    short, full = BlazeFace(model_dir, "blazeface"), BlazeFace(model_dir, "blazeface-full")
+
+    def short_then_haar(gray: np.ndarray) -> List[Box]:
+        return short.detect(gray) or haar.detect(gray)
+
+    haar = FaceLocator()
+    return {"haar": haar.detect, "blazeface": short.detect, "blazeface-full": full.detect,
+            "blazeface+haar": short_then_haar}
+
+
+def models(model_dir: Path) -> Dict[str, Model]:
+    """The expression models compared, each mapped onto LABELS."""
+    onnx = LocalOnnxBackend(model_dir / FER_MODEL_FILE)
+    to_labels = fer7_matrix()
+    from ai_edge_litert.interpreter import Interpreter
+
+    lite = Interpreter(model_path=str(model_dir / "emotion_model_quantized.tflite"), num_threads=1)
+    lite.allocate_tensors()
+    lite_in, lite_out = lite.get_input_details()[0]["index"], lite.get_output_details()[0]["index"]
+
+    def fer_onnx(x: np.ndarray) -> np.ndarray:
+        return onnx.classify_tensor(x)[0] @ to_labels
+
+    def fer_int8(x: np.ndarray) -> np.ndarray:
+        lite.set_tensor(lite_in, np.ascontiguousarray(x.transpose(0, 2, 3, 1)))
+        lite.invoke()
+        return lite.get_tensor(lite_out)[0] @ to_labels
+
+    def fer_onnx_flip(x: np.ndarray) -> np.ndarray:
+        both = np.concatenate([x, x[..., ::-1]]).astype(np.float32)
+        return onnx.classify_tensor(np.ascontiguousarray(both)).mean(axis=0) @ to_labels
+
+    return {"fer-mini-xception": fer_onnx, "fer-mini-xception+flip": fer_onnx_flip,
+            "fer-int8-tflite": fer_int8}
+
+
+@dataclass
+class Found:
+    """One image's detection outcome."""
+
+    item: Item
+    gray: np.ndarray
+    box: Optional[Box]
+    ms: float
+
+
+@dataclass
+class Scores:
+    """One detector × model combination on one part of the set."""
+
+    found: int = 0
+    faces: int = 0
+    right: int = 0
+    labelled: int = 0
+    per_class: Counter = field(default_factory=Counter)
+    per_class_right: Counter = field(default_factory=Counter)
+    confusion: np.ndarray = field(default_factory=lambda: np.zeros((len(LABELS), len(LABELS) + 1),
+                                                                   dtype=np.int64))
+    model_ms: List[float] = field(default_factory=list)
+
+    def balanced(self) -> float:
+        recalls = [self.per_class_right[c] / n for c, n in self.per_class.items() if n]
+        return float(np.mean(recalls)) if recalls else 0.0
+
+
+def detect_all(items: List[Item], detect: Detector, name: str) -> List[Found]:
+    """Each item's largest face as the detector finds it in the decoded frame."""
+    out = []
+    for item in tqdm(items, desc=f"detect {name}", unit="img", leave=False):
+        frame = decode_frame(as_frame(load_bgr(item)), 512 * 1024, 1280 * 960)
+        t0 = time.perf_counter()
+        boxes = detect(frame.gray)
+        ms = (time.perf_counter() - t0) * 1000
+        out.append(Found(item, frame.gray, boxes[0] if boxes else None, ms))
+    return out
+
+
+def score(found: List[Found], model: Model, part: str) -> Scores:
+    """Detection and expression scores of one part (`all`, `choose`, `report`)."""
+    s = Scores()
+    for f in found:
+        if part != "all" and f.item.part != part:
+            continue
+        s.faces += 1
+        s.found += f.box is not None
+        if not f.item.label:
+            continue
+        s.labelled += 1
+        s.per_class[f.item.label] += 1
+        truth = LABELS.index(f.item.label)
+        if f.box is None:
+            s.confusion[truth, len(LABELS)] += 1
+            continue
+        tensor = kernels.prepare_faces(f.gray, np.array([f.box], dtype=np.int32), FACE_SIZE)
+        t0 = time.perf_counter()
+        probs = model(tensor)
+        s.model_ms.append((time.perf_counter() - t0) * 1000)
+        guess = int(np.argmax(probs))
+        s.confusion[truth, guess] += 1
+        if guess == truth:
+            s.right += 1
+            s.per_class_right[f.item.label] += 1
+    return s
+
+
+def confusion_png(s: Scores, title: str, path: Path) -> None:
+    """The confusion matrix (rows: truth, columns: answer, last column: no face) as a PNG."""
+    rows = [i for i, label in enumerate(LABELS) if s.per_class[label]]
+    cols = list(range(len(LABELS) + 1))
+    cell, left, top = 44, 90, 100
+    img = np.full((top + cell * len(rows) + 10, left + cell * len(cols) + 10, 3), 255, np.uint8)
+    cv2.putText(img, title, (5, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    names = [*LABELS, "no face"]
+    for j, c in enumerate(cols):
+        x = left + j * cell + cell // 2
+        cv2.putText(img, names[c][:7], (x - 18, top - 8 - (j % 2) * 16),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 0), 1, cv2.LINE_AA)
+    for i, r in enumerate(rows):
+        y = top + i * cell
+        total = max(1, int(s.confusion[r].sum()))
+        cv2.putText(img, LABELS[r], (5, y + cell // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.42,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+        for j, c in enumerate(cols):
+            n = int(s.confusion[r, c])
+            shade = int(255 - 200 * n / total)
+            colour = (shade, shade, 255) if c != r else (shade, 255, shade)
+            x = left + j * cell
+            cv2.rectangle(img, (x, y), (x + cell - 2, y + cell - 2), colour, -1)
+            if n:
+                cv2.putText(img, str(n), (x + 12, y + cell // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX,
+                            0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.imwrite(str(path), img)
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{100 * a / b:.1f}% ({a}/{b})" if b else "n/a"
+
+
+def report(results: Dict[Tuple[str, str], Dict[str, Scores]], det_ms: Dict[str, float],
+           items: List[Item], out: Path) -> str:
+    """The markdown report."""
+    labelled = Counter(i.label for i in items if i.label)
+    subjects = {i.subject for i in items if i.label}
+    lines = [
+        "# Vision eval (`make eval-vision`)", "",
+        f"{len(items)} images: {sum(1 for i in items if i.label)} with an expression label "
+        f"({len(subjects)} subjects; " + ", ".join(f"{k} {v}" for k, v in sorted(labelled.items()))
+        + "; **sad 0, fearful 0, confused 0**: none that ship are unambiguous), "
+        f"{sum(1 for i in items if not i.label)} face crops for detection only. "
+        "Sources, labels and licences: vision_eval/manifest.csv. Frames as the widget sends them "
+        "(320 px wide JPEG), full-frame search, largest face. A missed face counts as a wrong answer.",
+        "", "| detector | model | detection recall (all) | recall (labelled) | top-1 all | "
+        "top-1 choose | top-1 report | balanced (report) | detector ms/frame | model ms/face |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (det, mod), parts in results.items():
+        a, c, r = parts["all"], parts["choose"], parts["report"]
+        lab_found = a.labelled - int(a.confusion[:, len(LABELS)].sum())
+        lines.append(
+            f"| {det} | {mod} | {_pct(a.found, a.faces)} | {_pct(lab_found, a.labelled)} | "
+            f"{_pct(a.right, a.labelled)} | {_pct(c.right, c.labelled)} | "
+            f"{_pct(r.right, r.labelled)} | {100 * r.balanced():.1f}% | {det_ms[det]:.2f} | "
+            f"{np.median(a.model_ms) if a.model_ms else 0:.2f} |")
+    lines += ["", "## Per-class recall (whole set)", "",
+              "| detector | model | " + " | ".join(f"{k} (n={v})" for k, v in sorted(labelled.items()))
+              + " |", "|---|---|" + "---|" * len(labelled)]
+    for (det, mod), parts in results.items():
+        a = parts["all"]
+        lines.append(f"| {det} | {mod} | " + " | ".join(
+            _pct(a.per_class_right[k], a.per_class[k]) for k in sorted(labelled)) + " |")
+    lines += ["", "Confusion matrices: " + ", ".join(
+        f"[{d} × {m}](vision-eval-{d}-{m}.png)" for d, m in results), ""]
+    text = "\n".join(lines)
+    (out / "vision-eval.md").write_text(text, encoding="utf-8")
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    items = read_manifest()
+    results: Dict[Tuple[str, str], Dict[str, Scores]] = {}
+    det_ms: Dict[str, float] = {}
+    model_set = models(args.model_dir)
+    for det_name, detect in detectors(args.model_dir).items():
+        found = detect_all(items, detect, det_name)
+        det_ms[det_name] = float(np.median([f.ms for f in found]))
+        for mod_name, model in tqdm(model_set.items(), desc=f"models × {det_name}", leave=False):
+            parts = {p: score(found, model, p) for p in ("all", "choose", "report")}
+            results[(det_name, mod_name)] = parts
+            confusion_png(parts["all"], f"{det_name} x {mod_name} (rows: truth)",
+                          args.out / f"vision-eval-{det_name}-{mod_name}.png")
+    print(report(results, det_ms, items, args.out))
+
+
+if __name__ == "__main__":
+    main()
