@@ -10,8 +10,6 @@ AUGMENT_ARGS ?=
 AUGMENT_REVIEW  := results/augment-review.md
 AUGMENT_REJECTS := data/augment-rejects.txt
 EVAL_AUGMENT_ARGS ?=
-AUGMENT_REVIEW  := results/augment-review.md
-AUGMENT_REJECTS := data/augment-rejects.txt
 
 BENCH_TARGETS += bench-augment
 
