@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterable, List, Set
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from emotical_shared import logs
 
-from .context import session_id
+from .context import rasa_session, session_id
 from .runtime import Runtime, get_runtime
+from .store import RedisUnavailableError
 
 
 class EmotionAction(Action, ABC):
@@ -47,3 +49,19 @@ class EmotionAction(Action, ABC):
             return False
         dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [])
         return True
+
+    async def said_before(self, tracker: Tracker, kind: str, seen_here: Iterable[str]) -> Set[str]:
+        """What this Rasa session already said of `kind` (`line`, `tag`): what the tracker's
+        events at hand show plus the session's bounded record (the tracker Rasa sends holds
+        only the recent turns). Without Redis, the events at hand alone."""
+        said = set(seen_here)
+        with contextlib.suppress(RedisUnavailableError):
+            said |= (await self.rt.store.said(session_id(tracker, self.rt.signer),
+                                              rasa_session(tracker))).get(kind, set())
+        return said
+
+    async def remember(self, tracker: Tracker, kind: str, values: List[str]) -> None:
+        """Record what was said of `kind`, for `said_before` in later turns (best effort)."""
+        with contextlib.suppress(RedisUnavailableError):
+            await self.rt.store.remember_said(session_id(tracker, self.rt.signer),
+                                              rasa_session(tracker), kind, values)

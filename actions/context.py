@@ -55,6 +55,17 @@ def last_user_event(tracker: Tracker) -> Optional[Dict[str, Any]]:
     return None
 
 
+def rasa_session(tracker: Tracker) -> str:
+    """The current Rasa session's name: its `session_started` time ("-" before any).
+
+    The windowed tracker store always sends a session's `session_started` with the window, so
+    this needs no history beyond it."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            return f"{float(event.get('timestamp') or 0.0):.6f}"
+    return "-"
+
+
 def events_this_session(tracker: Tracker) -> List[Dict[str, Any]]:
     """Events since the last `session_started` (all events when there is none)."""
     events = list(tracker.events)
@@ -175,5 +186,6 @@ def slot_set_since_last_user(tracker: Tracker, slot: str) -> bool:
 
 
 def bot_texts_this_session(tracker: Tracker) -> List[str]:
-    """Texts the bot said since the session started (to avoid repeating a line)."""
+    """Texts the bot said in the events at hand since the session started (the window's part;
+    `EmotionAction.said_before` adds the older ones from a bounded record)."""
     return [e.get("text") or "" for e in events_this_session(tracker) if e.get("event") == "bot"]

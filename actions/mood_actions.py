@@ -94,9 +94,11 @@ class ActionExpressSympathy(EmotionAction):
         if mood.sympathy_level <= 0:
             return []
         kind = SYMPATHY_KIND.get(mood.dominant_emotion, DEFAULT_KIND)
-        message = first_unused(domain, sympathy_response_names(kind, mood.sympathy_level),
-                               bot_texts_this_session(tracker))
+        said = await self.said_before(tracker, "line", bot_texts_this_session(tracker))
+        message = first_unused(domain, sympathy_response_names(kind, mood.sympathy_level), said)
         if not self.say(dispatcher, message):
             logs.event(logger, logging.INFO, "sympathy_lines_used_up", kind=kind,
                        level=mood.sympathy_level)
+        elif message:
+            await self.remember(tracker, "line", [message["text"]])
         return []

@@ -78,8 +78,8 @@ class ActionAskPreference(EmotionAction):
             weights, counts = await rt.store.profile(ctx.shopper_id, ctx.session_id)
         except RedisUnavailableError:
             weights, counts = {}, {}
-        tag = least_known_tag(self.candidates(tracker, ctx), weights, counts,
-                              exclude=asked_tags_this_session(tracker))
+        asked = await self.said_before(tracker, "tag", asked_tags_this_session(tracker))
+        tag = least_known_tag(self.candidates(tracker, ctx), weights, counts, exclude=asked)
         if tag is None:
             return []
         message = render(domain, "utter_ask_preference", index=len(counts), tag=tag)
@@ -88,7 +88,8 @@ class ActionAskPreference(EmotionAction):
             {**like, "payload": intent_payload("express_like", attribute=tag)},
             {**dislike, "payload": intent_payload("express_dislike", attribute=tag)},
         ]
-        self.say(dispatcher, message)
+        if self.say(dispatcher, message):
+            await self.remember(tracker, "tag", [tag])
         return []
 
 

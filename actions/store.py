@@ -128,6 +128,37 @@ class Store:
 
         return await self._run("record_message", sid, write)
 
+    async def said(self, sid: str, rasa_session: str) -> Dict[str, Set[str]]:
+        """What the bot said in Rasa session `rasa_session` of `sid` that it must not repeat,
+        by kind (`line`, `tag`): a bounded record, not the conversation."""
+        raw = await self._run("said", sid, lambda r: r.hgetall(keys.session_said(sid)))
+        out: Dict[str, Set[str]] = {}
+        for name, when in raw.items():
+            kind, _, value = name.partition(":")
+            if when == rasa_session:
+                out.setdefault(kind, set()).add(value)
+        return out
+
+    async def remember_said(self, sid: str, rasa_session: str, kind: str,
+                            values: Sequence[str]) -> None:
+        """Record lines or tags said in Rasa session `rasa_session`; never recreates the keys of
+        a deleted session."""
+        key, tombstone = keys.session_said(sid), keys.session_tombstone(sid)
+
+        async def write(r: aioredis.Redis) -> None:
+            async with r.pipeline(transaction=True) as pipe:
+                await pipe.watch(tombstone)
+                if await pipe.exists(tombstone):
+                    return
+                pipe.multi()
+                pipe.hset(key, mapping={f"{kind}:{v}": rasa_session for v in values})
+                pipe.expire(key, keys.SESSION_TTL_S)
+                with contextlib.suppress(WatchError):
+                    await pipe.execute()
+
+        if values:
+            await self._run("remember_said", sid, write)
+
     async def chat_scores(self, sid: str) -> List[float]:
         """Sentiment scores of the session's messages, oldest first."""
         entries = await self._run("chat_scores", sid,

@@ -68,6 +68,13 @@ def session_meta(sid: str) -> str:
 RASA_TRACKER_PREFIX = f"{PREFIX}tracker:"
 
 
+def session_said(sid: str) -> str:
+    """Hash: what the bot must not repeat within one Rasa session (sympathy lines, preference
+    tags asked): field `<kind>:<value>` -> the start time of the Rasa session it was said in
+    (actions write, so they need not read the whole conversation)."""
+    return f"{PREFIX}session:{validate_id(sid)}:said"
+
+
 def session_tracker(sid: str) -> str:
     """String: Rasa's stored conversation of the session in Rasa's own layout (the stock store;
     the windowed store moves it into the two lists below on first access)."""
@@ -105,7 +112,8 @@ def session_tombstone(sid: str) -> str:
 def session_keys(sid: str) -> Tuple[str, ...]:
     """Every key a session owns, for reports and deletion (Rasa's conversation included)."""
     return (session_emotion(sid), session_history(sid), session_chat(sid), session_meta(sid),
-            session_tracker(sid), session_tracker_events(sid), session_tracker_marks(sid))
+            session_said(sid), session_tracker(sid), session_tracker_events(sid),
+            session_tracker_marks(sid))
 
 
 def shopper_tags(uid: str) -> str:
