@@ -61,3 +61,14 @@ def test_a_missing_model_file_says_to_run_setup(tmp_path):
         BlazeFace(tmp_path, "blazeface")
     with pytest.raises(ValueError, match="unknown"):
         BlazeFace(DEFAULT_MODEL_DIR, "yunet")
+
+
+def test_detect_frames_the_face_as_the_haar_cascade_does():
+    gray = grey(samples.astronaut_bgr())
+    detector = BlazeFace(DEFAULT_MODEL_DIR, "blazeface")
+    (raw, _), = detector.scored(gray)
+    (framed,) = detector.detect(gray)
+    x, y, w, h = raw
+    assert framed[2] == pytest.approx(w * SHORT.frame_scale, abs=1.5)
+    assert framed[0] + framed[2] / 2 == pytest.approx(x + w / 2, abs=1.5)
+    assert framed[1] + framed[3] / 2 == pytest.approx(y + h / 2 + SHORT.frame_dy * h, abs=1.5)
