@@ -14,7 +14,7 @@ then, over the REST channel with a session token, one message at a time:
   order alternating), so both see the same machine load.
 
     .venv/vision/bin/python -m bench.bot_turns [--turns 160] [--turns-max 1000]
-        [--compare var/tmp/endpoints-stock.yml] [--short 25]
+        [--compare-stock | --compare ENDPOINTS] [--short 25] [--long-compared]
 
 Figures in results/bench/bot_turns.json.
 """
@@ -42,6 +42,8 @@ BANDS: Sequence[Tuple[int, int]] = ((1, 20), (21, 40), (61, 80), (101, 120), (14
 WARMUP_TURNS = 10
 #: Rasa loads TensorFlow and the model: on a busy 2-core machine that can take minutes.
 START_TIMEOUT_S = 600.0
+WINDOWED_STORE = "bot.windowed_tracker_store.WindowedRedisTrackerStore"
+STOCK_STORE = "bot.tracker_store.TombstoneRedisTrackerStore"
 
 
 def timed_turn(rasa_url: str, token: str, text: str) -> float:
@@ -71,11 +73,12 @@ def rss_bytes(pid: int) -> int:
 
 
 def conversation_sizes(stack: Stack, red: redis.Redis, sender: str,
-                       rasa: Service) -> Dict[str, Any]:
+                       rasa: Service, rasa_url: str) -> Dict[str, Any]:
     """What one conversation costs: Redis bytes of its keys, full-tracker events, Rasa's RSS."""
-    keys = [k for k in red.scan_iter(match=f"*{sender}*", count=1000)]
+    keys = [*red.scan_iter(match=f"*:{sender}", count=1000),
+            *red.scan_iter(match=f"*:{sender}:*", count=1000)]
     redis_bytes = sum(int(red.memory_usage(k, samples=0) or 0) for k in keys)
-    tracker = post_json(f"{stack.rasa_url}/conversations/{sender}/tracker"
+    tracker = post_json(f"{rasa_url}/conversations/{sender}/tracker"
                         f"?token={stack.rasa_api_token}", None, method="GET")
     events = tracker.get("events") or []
     assert rasa.proc is not None
@@ -84,18 +87,20 @@ def conversation_sizes(stack: Stack, red: redis.Redis, sender: str,
 
 
 def long_conversation(stack: Stack, red: redis.Redis, rasa: Service, turns: int,
-                      turns_max: int, give_up_ms: float) -> Dict[str, Any]:
+                      turns_max: int, give_up_ms: float,
+                      rasa_url: Optional[str] = None) -> Dict[str, Any]:
     """Run one conversation to `turns` (then on to `turns_max`), timing every turn."""
-    sender = "bench-long"
+    rasa_url = rasa_url or stack.rasa_url
+    sender = "bench-long" if rasa_url == stack.rasa_url else "bench-long-compared"
     token = stack.session_token(sender)
     times: List[float] = []
     sizes: Dict[str, Any] = {}
     given_up_at: Optional[int] = None
     for i in range(max(turns, turns_max)):
-        times.append(timed_turn(stack.rasa_url, token, MESSAGES[i % len(MESSAGES)]))
+        times.append(timed_turn(rasa_url, token, MESSAGES[i % len(MESSAGES)]))
         n = i + 1
         if n in (turns, turns_max):
-            sizes[str(n)] = conversation_sizes(stack, red, sender, rasa)
+            sizes[str(n)] = conversation_sizes(stack, red, sender, rasa, rasa_url)
         if n >= turns and n % 20 == 0 and statistics.median(times[-20:]) > give_up_ms:
             given_up_at = n
             break
@@ -137,6 +142,16 @@ def paired_short(stack: Stack, other_url: str, conversations: int) -> Dict[str, 
             "median_paired_diff_ms": round(statistics.median(diffs), 1)}
 
 
+def stock_endpoints(folder: Path) -> Path:
+    """endpoints.yml with Rasa's one-string Redis layout (bot.tracker_store) instead."""
+    lines = [line.replace(WINDOWED_STORE, STOCK_STORE)
+             for line in (ROOT / "endpoints.yml").read_text().splitlines()
+             if not line.strip().startswith(("policy_config:", "training_data:"))]
+    out = folder / "endpoints-stock.yml"
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
 def start_other_rasa(stack: Stack, endpoints: Path, log_dir: Path) -> Service:
     """A second Rasa on the stack's Redis and action server, with another endpoints file."""
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -156,11 +171,19 @@ def main() -> None:
                         help="stop the conversation past --turns when 20 turns' median is above")
     parser.add_argument("--compare", type=Path, default=None,
                         help="endpoints file of the store to pair short conversations against")
+    parser.add_argument("--compare-stock", action="store_true",
+                        help="pair against endpoints.yml with the stock-layout tracker store")
     parser.add_argument("--short", type=int, default=25, help="paired 8-turn conversations")
+    parser.add_argument("--long-compared", action="store_true",
+                        help="also run the long conversation (to --turns) on the compared store")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="model archive (default: the one for the current data)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "bot_turns.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(model=model_path(), log_dir=Path(tmp), with_sidecar=False)
+        if args.compare_stock:
+            args.compare = stock_endpoints(Path(tmp))
+        stack = Stack(model=args.model or model_path(), log_dir=Path(tmp), with_sidecar=False)
         stack.start(timeout=START_TIMEOUT_S)
         try:
             result = run(stack, Path(tmp), args)
@@ -189,6 +212,9 @@ def run(stack: Stack, tmp: Path, args: argparse.Namespace) -> Dict[str, Any]:
             for i in range(WARMUP_TURNS):
                 rest_turn(other_url, warm, MESSAGES[i % len(MESSAGES)])
             result["paired"] = paired_short(stack, other_url, args.short)
+            if args.long_compared:
+                result["long_compared"] = long_conversation(
+                    stack, red, other, args.turns, args.turns, args.give_up_ms, other_url)
         finally:
             other.stop()
     result["long"] = long_conversation(stack, red, rasa, args.turns, args.turns_max,
@@ -198,7 +224,20 @@ def run(stack: Stack, tmp: Path, args: argparse.Namespace) -> Dict[str, Any]:
 
 def report(result: Dict[str, Any]) -> None:
     """Print the figures as the README tables them."""
-    long = result["long"]
+    if "long_compared" in result:
+        print("Compared store:")
+        report_long(result["long_compared"])
+        print("endpoints.yml store:")
+    report_long(result["long"])
+    if "paired" in result:
+        p = result["paired"]
+        print(f"Paired short conversations ({p['messages']} messages each):")
+        print(f"  endpoints.yml: {p['endpoints_yml']}   compared: {p['compared']}   "
+              f"median paired diff {p['median_paired_diff_ms']} ms")
+
+
+def report_long(long: Dict[str, Any]) -> None:
+    """Print one long conversation's bands and sizes."""
     print(f"One conversation, {long['turns']} turns (REST, session token, action server):")
     print("| turns | median | max |\n| --- | --- | --- |")
     for band in long["bands"]:
@@ -211,11 +250,6 @@ def report(result: Dict[str, Any]) -> None:
     for turns, size in long["sizes"].items():
         print(f"  at {turns} turns: {size['events']} events, Redis {size['redis_bytes']} bytes in "
               f"{len(size['redis_keys'])} keys, Rasa RSS {size['rasa_rss_bytes'] / 2**20:.0f} MiB")
-    if "paired" in result:
-        p = result["paired"]
-        print(f"Paired short conversations ({p['messages']} messages each):")
-        print(f"  endpoints.yml: {p['endpoints_yml']}   compared: {p['compared']}   "
-              f"median paired diff {p['median_paired_diff_ms']} ms")
 
 
 if __name__ == "__main__":

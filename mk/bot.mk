@@ -1,13 +1,14 @@
 # The bot's own latency (bot/, endpoints.yml): per-turn cost as one conversation grows.
-# `make bench-bot` times 160 turns of one shopper in bands, then runs the same conversation
-# on to 1000 turns for its Redis and memory size; with BOT_BENCH_COMPARE=<endpoints file> it
-# also pairs short conversations against a Rasa running that file's tracker store.
+# `make bench-bot` pairs short conversations between endpoints.yml's tracker store and the
+# stock-layout one (each message to both), times 160 turns of one shopper in bands, then runs
+# the same conversation on to 1000 turns for its Redis and memory size.
+# BOT_BENCH_ARGS=--long-compared also runs the 160 turns on the stock-layout store (minutes).
 
 BENCH_TARGETS += bench-bot
 
 .PHONY: bench-bot
 
-BOT_BENCH_COMPARE ?=
+BOT_BENCH_ARGS ?=
 
-bench-bot: setup train ## per-turn latency over 160 turns in bands, p99, sizes at 160/1000 turns
-	@$(CPU_LOCK) $(VIS_PY) -m bench.bot_turns $(if $(BOT_BENCH_COMPARE),--compare $(BOT_BENCH_COMPARE))
+bench-bot: setup train ## per-turn latency over 160 turns in bands, p99, sizes at 160/1000 turns, paired vs stock store
+	@$(CPU_LOCK) $(VIS_PY) -m bench.bot_turns --compare-stock $(BOT_BENCH_ARGS)
