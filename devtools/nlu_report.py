@@ -19,7 +19,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 REPORT_NAME = "nlu-report.md"
 MATRIX_NAME = "nlu-confusion.png"
@@ -119,18 +119,24 @@ def parse_failed_stories(text: str) -> List[StoryFailure]:
     """Wrong steps of Rasa's `failed_test_stories.yml` (its `# predicted:` comments).
 
     Rasa comments every user step of a failed test story, right or wrong; a step counts only
-    when the prediction differs from what is written.
+    when the prediction differs from what is written. A story listed without any comment (Rasa
+    failed it on something it does not mark, e.g. an entity of its end-to-end check) is still
+    a failure, reported as one row for the whole story.
     """
     out: List[StoryFailure] = []
     story = "?"
+    stories: List[str] = []
+    commented: Set[str] = set()
     for line in text.splitlines():
         m = _STORY.match(line)
         if m:
             story = m.group("name").strip()
+            stories.append(story)
             continue
         m = _STEP.match(line)
         if not m:
             continue
+        commented.add(story)
         key, expected, predicted = m.group("key"), m.group("expected").strip(), m.group(
             "predicted").strip()
         if key == "intent":
@@ -145,6 +151,8 @@ def parse_failed_stories(text: str) -> List[StoryFailure]:
             expected = f"{expected} ({key})"
             key = "entity"
         out.append(StoryFailure(story, key, expected, predicted))
+    out += [StoryFailure(name, "story", "as written", "failed, no step marked by Rasa: see "
+                         "failed_test_stories.yml") for name in stories if name not in commented]
     return out
 
 

@@ -92,3 +92,13 @@ def test_old_outputs_are_cleared_but_benchmarks_are_kept(results_dir: Path) -> N
     evaluate.clear_outputs(results_dir)
     assert not (results_dir / "intent_report.json").exists()
     assert (results_dir / "bench" / "x.png").exists()
+
+
+def test_a_failed_story_without_a_marked_step_is_still_listed() -> None:
+    text = ("version: \"3.1\"\nstories:\n- story: complaint while angry (tests/test_stories.yml)\n"
+            "  steps:\n  - intent: complain\n    entities:\n    - product_category: shoes\n"
+            "  - action: action_express_sympathy\n")
+    failures = parse_failed_stories(text)
+    assert [(f.story, f.kind) for f in failures] == [
+        ("complaint while angry (tests/test_stories.yml)", "story")]
+    assert "failed_test_stories.yml" in failures[0].predicted
