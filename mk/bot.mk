@@ -12,3 +12,8 @@ BOT_BENCH_ARGS ?=
 
 bench-bot: setup train ## per-turn latency over 160 turns in bands, p99, sizes at 160/1000 turns, paired vs stock store
 	@$(CPU_LOCK) $(VIS_PY) -m bench.bot_turns --compare-stock $(BOT_BENCH_ARGS)
+
+.PHONY: test-parity
+
+test-parity: setup train ## the windowed vs stock tracker store parity test over 300 turns (about 30 min)
+	@EMOTICAL_E2E=1 EMOTICAL_PARITY_TURNS=300 $(CPU_LOCK) $(BOT_PY) -m pytest tests/bot/e2e/test_tracker_store_parity.py -q -p no:cacheprovider
