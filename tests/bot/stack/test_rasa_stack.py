@@ -10,6 +10,7 @@ from typing import Any
 import redis
 from ruamel.yaml import YAML
 
+from emotical_shared import redis_schema as keys
 from stack.processes import Stack, rasa_server, secret_env
 from stack.redis_server import ROOT, RedisServer, free_port
 from stack.rest import post_json, rest_turn
@@ -47,9 +48,9 @@ def test_parse_of_a_complaint_is_complain_with_negative_sentiment(stack: Stack) 
 def test_conversation_is_kept_in_redis_with_sentiment(stack: Stack, redis_server: RedisServer) -> None:
     _say(stack, "s-redis", "I love this, SO good!!!")
     client = redis.Redis.from_url(redis_server.url)
-    raw = client.get("emotical:tracker:s-redis")
-    assert raw is not None, f"tracker not in Redis; keys: {client.keys('*')[:20]}"
-    events = json.loads(raw)["events"]
+    raw = client.lrange(keys.session_tracker_events("s-redis"), 0, -1)
+    assert raw, f"tracker not in Redis; keys: {client.keys('*')[:20]}"
+    events = [json.loads(item) for item in raw]
     user = [e for e in events if e["event"] == "user"][-1]
     assert user["parse_data"]["sentiment"]["label"] == "positive"
 

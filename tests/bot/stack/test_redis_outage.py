@@ -32,8 +32,7 @@ def _turn(stack: Stack, text: str) -> Tuple[List[Dict[str, Any]], float]:
 
 
 def _tracker_texts(client: redis.Redis[str]) -> List[str]:
-    raw = client.get(f"emotical:tracker:{SESSION}")
-    events = json.loads(raw)["events"] if raw else []
+    events = [json.loads(item) for item in client.lrange(keys.session_tracker_events(SESSION), 0, -1)]
     return [e.get("text") or "" for e in events if e.get("event") == "user"]
 
 
