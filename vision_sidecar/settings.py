@@ -14,6 +14,7 @@ from emotical_shared.envconfig import SettingsError, non_negative, parse_bool, p
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = ROOT / "var" / "models"
 DEFAULT_CATALOG_PATH = ROOT / "data" / "catalog"
+DEFAULT_VIDEOS_DIR = ROOT / "var" / "videos"
 FER_MODEL_FILE = "fer_mini_xception.onnx"
 #: Rasa's port when `EMOTICAL_RASA_URL` is unset: the widget then talks to this host on it.
 DEFAULT_RASA_PORT = 5005
@@ -93,6 +94,13 @@ class Settings:
     catalog_path: Path = DEFAULT_CATALOG_PATH
     #: Where the widget finds Rasa; empty: the page's own host on DEFAULT_RASA_PORT.
     rasa_url: str = ""
+    #: Generated product videos (`make videos`: `<dir>/<catalog hash>/<product>.webm`).
+    videos_dir: Path = DEFAULT_VIDEOS_DIR
+    #: Step of a watched chapter's tags (before confidence and face share scale it); the
+    #: chat's EMOTICAL_LEARNING_RATE is 0.35.
+    chapter_learning_rate: float = 0.15
+    #: A chapter's mean face valence must be at least this far from 0 to teach its tags.
+    chapter_min_valence: float = 0.2
 
     @property
     def model_path(self) -> Path:
@@ -176,6 +184,12 @@ class Settings:
             catalog_path=read(env, "EMOTICAL_CATALOG_PATH", d.catalog_path, Path),
             rasa_url=read(env, "EMOTICAL_RASA_URL", d.rasa_url, lambda v: v.strip().rstrip("/"),
                           _http_url, "an http:// or https:// URL"),
+            videos_dir=read(env, "EMOTICAL_VIDEOS_DIR", d.videos_dir, Path),
+            chapter_learning_rate=read(env, "EMOTICAL_CHAPTER_LEARNING_RATE",
+                                       d.chapter_learning_rate, float, lambda v: 0 <= v <= 1,
+                                       "a number from 0 to 1"),
+            chapter_min_valence=read(env, "EMOTICAL_CHAPTER_MIN_VALENCE", d.chapter_min_valence,
+                                     float, lambda v: 0 <= v <= 1, "a number from 0 to 1"),
         )
 
     def check_files(self) -> None:
