@@ -13,14 +13,23 @@ A policy predicts from the tracker's *states*, one per `ActionExecuted` among th
   state is accepted, and a `conversation_start` rule matches only a tracker whose first state
   lies inside the rule. A window longer than the longest rule gives the same answer.
 
-The window's first state is always a "conversation start" state (nothing before it), which no
-policy may see when the conversation is longer: so the window holds `lookback + 1` states.
+TED and Memoization do not count every state: a turn that RulePolicy predicted from a rule with
+no story behind it is hidden from them (`hide_rule_turn` on its `ActionExecuted`;
+`Domain.states_for_tracker_history(ignore_rule_only_turns=True)`), so after a run of "thanks"
+or "hi" turns their last `max_history` states reach further back than `max_history` raw states.
+And a window's first states are not the full tracker's: they follow the window's session start,
+not the turn before, and the featurizer carries the previous ML action and user input from
+state to state. `WindowNeeds` says what a window must hold, each count in the policy's own
+states and only states computed exactly as on the full tracker
+(`bot.windowed_tracker_store.exact_states` counts them).
+
 Anything else (a policy this module does not know, TED without `max_history`, stories glued
 by checkpoints) needs unbounded history and is refused with `UnboundedHistoryError`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping
 
@@ -104,3 +113,33 @@ def policy_lookbacks(config: Path, data: Path) -> Dict[str, int]:
 def window_states(config: Path, data: Path) -> int:
     """States the tracker store must give Rasa per turn: the longest lookback plus one."""
     return max(policy_lookbacks(config, data).values()) + 1
+
+
+@dataclass(frozen=True)
+class WindowNeeds:
+    """What a window must hold for every configured policy to predict as on the full tracker."""
+
+    #: Trailing states, rule-only turns left out, that equal the full tracker's (TED, and
+    #: Memoization with `max_history`).
+    ml_exact: int
+    #: States, rule-only turns left out, in all: more than the longest story's, so that
+    #: Memoization without `max_history` matches no story, as on the full tracker.
+    ml_total: int
+    #: Trailing states, every turn counted, that equal the full tracker's (RulePolicy).
+    raw_exact: int
+
+
+def window_needs(config: Path, data: Path) -> WindowNeeds:
+    """The `WindowNeeds` of config.yml's policies over the stories and rules in `data`."""
+    doc = yaml.safe_load(config.read_text()) or {}
+    bounds = policy_lookbacks(config, data)
+    ml_exact = ml_total = raw_exact = 0
+    for policy in doc.get("policies") or []:
+        name = str(policy.get("name", ""))
+        if name == RULE_POLICY:
+            raw_exact = max(raw_exact, bounds[name])
+        elif name in MEMO_POLICIES and policy.get("max_history") is None:
+            ml_total = max(ml_total, bounds[name] + 1)
+        else:
+            ml_exact = max(ml_exact, bounds[name])
+    return WindowNeeds(ml_exact, ml_total, raw_exact)

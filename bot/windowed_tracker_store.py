@@ -13,10 +13,13 @@ replays all of it and writes all of it back. Here a conversation is two Redis li
 
 What Rasa retrieves for a turn (`retrieve`) is the latest session's window: the session's
 `action_session_start` and `session_started` events, the slot values and loop at the window's
-start as `slot`/`active_loop` events, then the events of the last turns, enough to hold the
-`bot.tracker_window.window_states` states the configured policies read (derived from
-config.yml and the stories/rules at start; a policy that reads unbounded history refuses to
-start). A session that began inside the window is returned exactly as Rasa's store returns it.
+start as `slot`/`active_loop` events, then the events of the last turns: as many turns as it
+takes for every configured policy to compute the states it reads exactly as on the full tracker
+(`bot.tracker_window.WindowNeeds`, derived from config.yml and the stories/rules at start; a
+policy that reads unbounded history refuses to start). TED and Memoization skip rule-only turns,
+so a run of those makes the window longer (`exact_states`); the first turns fetched are
+`window_turns`, doubled until enough. A session that began inside the window is returned exactly
+as Rasa's store returns it.
 
 Deleted sessions stay deleted as in `TombstoneRedisTrackerStore`: the save is one Lua script
 that writes nothing (and removes what is there) when the session's tombstone exists. A
@@ -36,12 +39,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from rasa.shared.core.constants import ACTION_SESSION_START_NAME
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
     ActiveLoop,
     Event,
+    FollowupAction,
     SessionStarted,
     SlotSet,
     UserUttered,
@@ -49,7 +53,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.tracker_store import TombstoneRedisTrackerStore, _tombstone_key
-from bot.tracker_window import UnboundedHistoryError, window_states
+from bot.tracker_window import UnboundedHistoryError, WindowNeeds, window_needs, window_states
 from emotical_shared import logs
 
 logger = logging.getLogger(__name__)
@@ -149,9 +153,53 @@ def mark_of(tracker: DialogueStateTracker, at: int, session_at: Optional[int]) -
     return Mark(at, session_at, slots, tracker.active_loop_name)
 
 
-def applied_states(tracker: DialogueStateTracker) -> int:
-    """Policy states the tracker yields (one per applied `ActionExecuted`, plus the start)."""
-    return 1 + sum(isinstance(e, ActionExecuted) for e in tracker.applied_events())
+def exact_states(tracker: DialogueStateTracker, prefix: Sequence[Event]) -> WindowNeeds:
+    """How many of a window tracker's states the policies compute as on the full tracker.
+
+    Follows `Domain.states_for_tracker_history` without computing a state: a state is exact
+    once the tracker before it holds a window action and a window message (not only `prefix`,
+    the window's session start and state events), and, for TED and Memoization (rule-only turns
+    hidden), once the previous ML action and the user input it carries over came from exact
+    states too. Returns trailing exact ML states, all ML states, trailing exact raw states.
+    """
+    own = {id(e) for e in prefix}
+    seen_action = seen_user = False
+    latest: Optional[str] = None
+    followup: Optional[str] = None
+    loop: Optional[str] = None
+    hidden = last_ml_exact = False
+    previous_user_exact: Optional[bool] = None  # None: no ML state yet
+    ml_exact = ml_total = raw_exact = 0
+    for event in [*tracker.applied_events(), None]:
+        if event is None or isinstance(event, ActionExecuted):
+            exact = seen_action and seen_user
+            raw_exact = raw_exact + 1 if exact else 0
+            if not hidden:
+                last_ml_exact = exact
+            if followup is None and latest != loop:
+                hidden = bool(event.hide_rule_turn) if event is not None else False
+            if not hidden:
+                ml_total += 1
+                user_exact = exact if latest == ACTION_LISTEN_NAME or previous_user_exact is None \
+                    else previous_user_exact
+                previous_user_exact = user_exact
+                ml_exact = ml_exact + 1 if exact and user_exact and last_ml_exact else 0
+        if isinstance(event, ActionExecuted):
+            latest, followup = event.action_name, None
+            seen_action = seen_action or id(event) not in own
+        elif isinstance(event, UserUttered):
+            seen_user = seen_user or id(event) not in own
+        elif isinstance(event, FollowupAction):
+            followup = event.action_name
+        elif isinstance(event, ActiveLoop):
+            loop = event.name
+    return WindowNeeds(ml_exact, ml_total, raw_exact)
+
+
+def enough(found: WindowNeeds, needs: WindowNeeds) -> bool:
+    """Whether a window's `exact_states` cover what the policies read."""
+    return (found.ml_exact >= needs.ml_exact and found.ml_total >= needs.ml_total
+            and found.raw_exact >= needs.raw_exact)
 
 
 class WindowedRedisTrackerStore(TombstoneRedisTrackerStore):
@@ -163,6 +211,8 @@ class WindowedRedisTrackerStore(TombstoneRedisTrackerStore):
         super().__init__(*args, **kwargs)
         #: States the policies read (plus the start state), from config.yml and the data.
         self.window_states = window_states(Path(policy_config), Path(training_data))
+        #: What a window must hold, per kind of state (see `bot.tracker_window`).
+        self.needs = window_needs(Path(policy_config), Path(training_data))
         #: Turns fetched first: every turn holds at least one state, most hold three.
         self.window_turns = window_turns or self.window_states
         _refuse_forms(self._domain)
@@ -252,16 +302,17 @@ class WindowedRedisTrackerStore(TombstoneRedisTrackerStore):
             if not stored:
                 return None
             marks = [Mark.loads(raw) for raw in marks_raw]
-            tracker, complete = self._window(sender_id, marks, n_marks, turns)
-            if complete or applied_states(tracker) >= self.window_states:
+            tracker, prefix = self._window(sender_id, marks, n_marks, turns)
+            if prefix is None or enough(exact_states(tracker, prefix), self.needs):
                 return tracker
             if len(marks) >= n_marks:  # the window already reaches the oldest mark
                 return await self.retrieve_latest_session(sender_id)
             turns *= 2
 
     def _window(self, sender: str, marks: List[Mark], n_marks: int,
-                turns: int) -> Tuple[DialogueStateTracker, bool]:
-        """The tracker of the last `turns` turns; True when it is the whole latest session."""
+                turns: int) -> Tuple[DialogueStateTracker, Optional[List[Event]]]:
+        """The tracker of the last `turns` turns and the events put before them (None: it is
+        the whole latest session)."""
         latest = marks[-1] if marks else None
         session_at = latest.session_at if latest else None
         if len(marks) <= turns and n_marks <= turns:  # a short conversation: all of it
@@ -274,7 +325,7 @@ class WindowedRedisTrackerStore(TombstoneRedisTrackerStore):
                 start, first = None, session_at  # the session began inside the window
         dicts = self._stored_dicts(sender, first)
         if start is None:
-            return self._tracker(sender, _deserialise(dicts)), True
+            return self._tracker(sender, _deserialise(dicts)), None
         prefix: List[Event] = []
         if session_at is not None:
             prefix += _deserialise(self._stored_dicts(sender, session_at, session_at + 1))
@@ -283,7 +334,7 @@ class WindowedRedisTrackerStore(TombstoneRedisTrackerStore):
                    start.slots.items()]
         if start.active_loop:
             prefix.append(ActiveLoop(start.active_loop, timestamp=_ts(dicts)))
-        return self._tracker(sender, [*prefix, *_deserialise(dicts)]), False
+        return self._tracker(sender, [*prefix, *_deserialise(dicts)]), prefix
 
     async def retrieve_latest_session(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The whole latest session, as Rasa's Redis store returns it (unbounded)."""

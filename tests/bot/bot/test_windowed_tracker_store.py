@@ -209,3 +209,49 @@ def test_a_tombstoned_old_style_conversation_is_not_migrated_back(store, redis_u
 def test_a_domain_with_forms_refuses_to_start(store):
     with pytest.raises(UnboundedHistoryError, match="forms"):
         store.domain = Domain.from_yaml("forms:\n  address_form:\n    required_slots: []\n")
+
+
+def _rule_turn(tracker: DialogueStateTracker, i: int) -> None:
+    """A rule-only turn as RulePolicy logs it: its actions are hidden from TED and Memoization
+    (`hide_rule_turn`), whose states skip it and reach further back."""
+    tracker.update(UserUttered(f"thanks {i}", {"name": "thank", "confidence": 1.0}))
+    tracker.update(SlotSet("valence", round(0.05 * (i % 5), 2)))
+    tracker.update(ActionExecuted("utter_you_are_welcome", policy="RulePolicy",
+                                  hide_rule_turn=True))
+    tracker.update(BotUttered("You're welcome"))
+    tracker.update(ActionExecuted("action_listen", policy="RulePolicy", hide_rule_turn=True))
+
+
+def _ml_states(tracker: DialogueStateTracker, n: int) -> List[str]:
+    """The last `n` states as TED and Memoization see them (rule-only turns left out)."""
+    return [json.dumps(s, sort_keys=True) for s in
+            tracker.past_states(DOMAIN, ignore_rule_only_turns=True)[-n:]]
+
+
+@pytest.mark.parametrize("pattern", [
+    "r" * 12 + "m",            # a long run of rule-only turns, then an ordinary one
+    ("m" + "r" * 4) * 6,       # rule-only runs shorter than the window
+    ("mm" + "r" * 9) * 3,      # runs as long as the turns first fetched
+])
+def test_rule_only_turns_do_not_shorten_what_ted_and_memoization_see(store, pattern):
+    sender = f"s-hidden-{len(pattern)}-{pattern.count('r')}"
+    full = _converse(store, sender, 12)  # history beyond any window before the pattern starts
+    bounds = policy_lookbacks(ROOT / "config.yml", ROOT / "data")
+    story = bounds["MemoizationPolicy"]  # the longest story's states, and some
+    for i, kind in enumerate(pattern):
+        tracker = asyncio.run(store.retrieve(sender))
+        ted = bounds["TEDPolicy"]
+        assert _ml_states(tracker, ted) == _ml_states(full, ted), f"turn {i} ({kind})"
+        # Memoization (no max_history) matches whole stories: neither tracker may be short.
+        window_ml, full_ml = _ml_states(tracker, 10 ** 6), _ml_states(full, 10 ** 6)
+        assert window_ml == full_ml or min(len(window_ml), len(full_ml)) > story, f"turn {i}"
+        rule = bounds["RulePolicy"]
+        assert _states(tracker, rule) == _states(full, rule), f"turn {i} ({kind})"
+        assert tracker.current_slot_values() == full.current_slot_values()
+        before = len(full.events)
+        (_rule_turn if kind == "r" else _turn)(full, i)
+        for event in list(full.events)[before:]:
+            tracker.update(event)
+        asyncio.run(store.save(tracker))
+    window = asyncio.run(store.retrieve(sender))
+    assert len(window.events) < len(full.events), "the window grew to the whole session"
