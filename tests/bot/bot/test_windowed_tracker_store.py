@@ -255,3 +255,17 @@ def test_rule_only_turns_do_not_shorten_what_ted_and_memoization_see(store, patt
         asyncio.run(store.save(tracker))
     window = asyncio.run(store.retrieve(sender))
     assert len(window.events) < len(full.events), "the window grew to the whole session"
+
+
+def test_events_read_back_are_the_ones_rasa_would_deserialise(store):
+    from rasa.shared.core.events import deserialise_events
+
+    from bot.windowed_tracker_store import _deserialise
+
+    full = _converse(store, "s-read", 4)
+    _rule_turn(full, 0)
+    dicts = [e.as_dict() for e in full.events] + [{"event": "topic"}, {"no": "event"}]
+    assert [e.as_dict() for e in _deserialise(dicts)] == \
+        [e.as_dict() for e in deserialise_events(dicts)]
+    with pytest.raises(ValueError, match="Unknown event name"):
+        _deserialise([{"event": "no-such-event"}])
