@@ -11,7 +11,7 @@ from typing import Optional, Tuple
 
 from rasa_sdk import Tracker
 
-from .context import TurnContext, slot_set_since_last_user
+from .context import TurnContext
 from .fusion import FaceReading, Mood, TextReading, fuse
 from .runtime import Runtime
 from .store import RedisUnavailableError
@@ -37,20 +37,28 @@ async def read_mood(rt: Runtime, ctx: TurnContext,
     return mood, face, text
 
 
-#: `action_fuse_mood` sets this slot on every turn, changed or not; the others only on change.
-FUSED_MARKER_SLOT = "sympathy_level"
+#: Set by the first `action_fuse_mood` of a conversation (it has no initial value) and by nothing
+#: else: while it is unset the mood slots hold no fused mood yet.
+FUSED_SLOT = "dominant_emotion"
 
 
 def mood_from_slots(tracker: Tracker) -> Optional[Mood]:
-    """The mood `action_fuse_mood` stored this turn, or None when it has not run this turn."""
-    if not slot_set_since_last_user(tracker, FUSED_MARKER_SLOT):
+    """This turn's mood as `action_fuse_mood` left it in the slots; None before its first run.
+
+    Rasa runs `action_fuse_mood` (the mood slots' custom mapping) after every shopper message,
+    before it predicts anything, so in a turn the slots already hold that turn's mood: the fuse
+    sets only the slots that changed, and a slot it leaves alone holds the value it computed.
+    No marker event is needed to tell, and the mood the actions answer is the one the policies
+    branched on.
+    """
+    if tracker.get_slot(FUSED_SLOT) is None:
         return None
     valence = float(tracker.get_slot("valence") or 0.0)
     level = round(float(tracker.get_slot("sympathy_level") or 0.0))
     return Mood(
         mood=str(tracker.get_slot("mood") or "neutral"),
         valence=valence,
-        dominant_emotion=str(tracker.get_slot("dominant_emotion") or "calm"),
+        dominant_emotion=str(tracker.get_slot(FUSED_SLOT)),
         sympathy_level=level,
         intensity=min(1.0, abs(valence)),
         face_used=False,
@@ -59,7 +67,8 @@ def mood_from_slots(tracker: Tracker) -> Optional[Mood]:
 
 
 async def current_mood(rt: Runtime, tracker: Tracker, ctx: TurnContext) -> Mood:
-    """This turn's mood: from the slots when already fused, else fused now."""
+    """This turn's mood: from the slots once fused, else (an action run without Rasa's
+    extraction, as in tests) fused now."""
     stored = mood_from_slots(tracker)
     if stored is not None:
         return stored

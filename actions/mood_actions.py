@@ -15,7 +15,7 @@ from emotical_shared import logs
 
 from .base import EmotionAction
 from .context import bot_texts_this_session, turn_context
-from .mood import FUSED_MARKER_SLOT, current_mood, mood_from_slots, read_mood
+from .mood import current_mood, read_mood
 from .responses import SYMPATHY_RESPONSES, first_unused
 from .store import RedisUnavailableError
 from .tag_learning import learn, reaction_observations
@@ -50,10 +50,8 @@ class ActionFuseMood(EmotionAction):
 
     async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        if mood_from_slots(tracker) is not None:
-            # Already fused this turn: Rasa runs this action for the slots' custom mappings
-            # right after the message, and stories run it again as a step.
-            return []
+        # Run again in the same turn it computes the same mood and sets nothing: the message
+        # is recorded and learned from once (record_message is keyed by the message id).
         rt, ctx, now = self.rt, turn_context(tracker, self.rt.signer), time.time()
         mood, face, text = await read_mood(rt, ctx, now)
         first_time = False
@@ -68,10 +66,9 @@ class ActionFuseMood(EmotionAction):
             await learn(rt, ctx.shopper_id, ctx.session_id,
                         reaction_observations(rt, face, product, now))
         slots = {**mood.slots(), "sentiment_score": round(text.score, 4) if text else 0.0}
-        # Only what changed, plus the marker later actions look for (mood_from_slots): every
-        # event is carried, stored and re-read by Rasa on each later turn of the conversation.
-        events = [SlotSet(k, v) for k, v in slots.items()
-                  if k == FUSED_MARKER_SLOT or tracker.get_slot(k) != v]
+        # Only what changed (later actions read the slots, mood_from_slots): every event is
+        # carried, stored and sent on by Rasa for the rest of the conversation.
+        events = [SlotSet(k, v) for k, v in slots.items() if tracker.get_slot(k) != v]
         if product is not None and tracker.get_slot("product_id") != product.id:
             events.append(SlotSet("product_id", product.id))
         logs.event(logger, logging.DEBUG, "mood_fused", mood=mood.mood,

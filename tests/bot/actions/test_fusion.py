@@ -147,3 +147,30 @@ def test_sympathy_never_repeats_a_line_in_a_session(runtime: Any, redis_client: 
     assert len(set(said)) == len(said), f"a sympathy line was repeated: {said}"
     comfort = {v["text"] for lv in (1, 2, 3) for v in domain["responses"][f"utter_sympathy_comfort_{lv}"]}
     assert set(said) <= comfort
+
+
+def test_fuse_sets_only_slots_that_change_and_sympathy_reads_the_slots(
+        runtime: Any, redis_client: Any, domain: Dict[str, Any]) -> None:
+    # Slots as Rasa sends them (initial values filled in): a turn whose mood is the same as
+    # the last one's adds no event, and later actions answer the mood the slots hold.
+    sid = "s-same"
+    redis_client.hset(keys.session_emotion(sid), mapping=emotion_hash({"sad": 1.0}))
+    slots: Dict[str, Any] = {"mood": "neutral", "valence": 0.0, "sentiment_score": 0.0,
+                             "sympathy_level": 0.0, "dominant_emotion": None}
+    history: list = [{"event": "session_started"}]
+    set_per_turn = []
+    for _ in range(3):
+        event = user_event(intent="complain", text="meh", score=-0.6, metadata={"session_id": sid})
+        history.append(event)
+        events, _ = run_action(ActionFuseMood(), make_tracker(history, dict(slots)), domain)
+        history.extend(events)
+        slots.update(slots_of(events))
+        set_per_turn.append(sorted(slots_of(events)))
+    assert set_per_turn[0] == ["dominant_emotion", "mood", "sentiment_score", "sympathy_level",
+                               "valence"]
+    assert set_per_turn[1:] == [[], []], "a slot was set to the value it already held"
+    # The face turns happy after the fuse: sympathy follows the fused slots, not a new read.
+    redis_client.hset(keys.session_emotion(sid), mapping=emotion_hash({"happy": 1.0}))
+    _, messages = run_action(ActionExpressSympathy(), make_tracker(history, dict(slots)), domain)
+    comfort = {v["text"] for lv in (1, 2, 3) for v in domain["responses"][f"utter_sympathy_comfort_{lv}"]}
+    assert len(messages) == 1 and messages[0]["text"] in comfort, messages
