@@ -29,6 +29,7 @@ from vision_sidecar import routes, samples
 
 FRAME = samples.jpeg(samples.webcam_frame())
 FORGER = Signer("the-outsiders-own-guess-at-a-secret-000000")
+VICTIM_WORDS = "my order 4711 for 12 Elm Street never came"
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,12 @@ def victim(sidecar: Sidecar, redis_server: Any) -> Dict[str, Any]:
         assert status == 200 and body["stored"], body
         time.sleep(0.12)
     client.xadd(schema.session_chat(who["session_id"]), {"ts": "1", "score": "-0.5"})
+    # The conversation as the windowed tracker store (endpoints.yml) keeps it: a list of events
+    # and one of marks, which the report reads.
+    client.rpush(schema.session_tracker_events(who["session_id"]),
+                 json.dumps({"event": "user", "text": VICTIM_WORDS, "timestamp": 1.0}),
+                 json.dumps({"event": "bot", "text": "Sorry to hear that.", "timestamp": 1.1}))
+    client.rpush(schema.session_tracker_marks(who["session_id"]), '{"at":2,"slots":{}}')
     client.hset(schema.shopper_tags(who["shopper_id"]), mapping={"running": "0.7"})
     client.sadd(schema.shopper_seen(who["shopper_id"]), "shoe-01")
     client.close()
@@ -65,9 +72,11 @@ def snapshot(redis_server: Any, who: Dict[str, Any]) -> Dict[str, Any]:
     for key in keys:
         kind = client.type(key)
         out[key] = {"hash": client.hgetall, "stream": client.xrange, "set": client.smembers,
-                    "string": client.get, "none": lambda k: None}[kind](key)
+                    "string": client.get, "list": lambda k: client.lrange(k, 0, -1),
+                    "none": lambda k: None}[kind](key)
     client.close()
     assert out[schema.session_emotion(who["session_id"])], "the victim has no data to protect"
+    assert out[schema.session_tracker_events(who["session_id"])], "the victim has no conversation"
     return out
 
 
@@ -112,6 +121,12 @@ def test_the_outsiders_own_token_never_reaches_the_victims_data(sidecar, redis_s
         headers=own)
     assert status == 200 and report["session_id"] == outsider["session_id"]
     assert sid not in json.dumps(report) and uid not in json.dumps(report)
+    assert VICTIM_WORDS not in json.dumps(report) and report["conversation"] == []
+    # ... while the victim's own token does read that conversation from the new keys
+    status, _, theirs = sidecar.request(
+        "GET", f"/api/sessions/{sid}/report",
+        headers={"Authorization": f"Bearer {victim['session_token']}"})
+    assert status == 200 and VICTIM_WORDS in json.dumps(theirs["conversation"]), theirs
     # the report page of the victim: an empty shell
     with urllib.request.urlopen(f"{sidecar.url}/report/{sid}", timeout=10) as page:
         html = page.read().decode()
