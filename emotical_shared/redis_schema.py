@@ -27,6 +27,10 @@ CHAT_MAXLEN = 5_000
 
 #: Fields of the `session:{sid}:emotion` hash besides one probability per label.
 EMOTION_FIELDS: Tuple[str, ...] = ("dominant", "valence", "arousal", "score", "face_present", "ts")
+#: Extra fields of a history entry whose frame carried the product video's state: its time
+#: (seconds), whether it was playing ("1"/"0"), and the chapter on screen (0-based; absent
+#: outside every chapter).
+VIDEO_FIELDS: Tuple[str, ...] = ("video_t", "playing", "chapter")
 
 
 class InvalidIdError(ValueError):
@@ -75,6 +79,13 @@ def session_said(sid: str) -> str:
     return f"{PREFIX}session:{validate_id(sid)}:said"
 
 
+def session_chapters(sid: str) -> str:
+    """Hash: what the sidecar saw per chapter of the product video while it played
+    (`<i>:frames`, `<i>:face`, `<i>:valence`, `<i>:confidence`, `<i>:emo:<label>`) and what the
+    chapter taught (`<i>:learned` the signed step, `<i>:learned_at`)."""
+    return f"{PREFIX}session:{validate_id(sid)}:chapters"
+
+
 def session_tracker(sid: str) -> str:
     """String: Rasa's stored conversation of the session in Rasa's own layout (the stock store;
     the windowed store moves it into the two lists below on first access)."""
@@ -112,8 +123,8 @@ def session_tombstone(sid: str) -> str:
 def session_keys(sid: str) -> Tuple[str, ...]:
     """Every key a session owns, for reports and deletion (Rasa's conversation included)."""
     return (session_emotion(sid), session_history(sid), session_chat(sid), session_meta(sid),
-            session_said(sid), session_tracker(sid), session_tracker_events(sid),
-            session_tracker_marks(sid))
+            session_said(sid), session_chapters(sid), session_tracker(sid),
+            session_tracker_events(sid), session_tracker_marks(sid))
 
 
 def shopper_tags(uid: str) -> str:

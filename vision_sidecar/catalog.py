@@ -1,6 +1,11 @@
 """The product catalog of the shop page: `EMOTICAL_CATALOG_PATH` (the bot's actions read the same
-folder), each product in the fields the page shows, and a generated picture for products
-without one.
+folder), each product in the fields the page shows, a generated picture for products without
+one, and each product's video and chapters (`emotical_shared.chapters`).
+
+A product's video is served only when its file is there and at most `MAX_VIDEO_BYTES`;
+otherwise the page shows the picture (and the sidecar logs `product_video_missing` /
+`product_video_too_big` once per file). Chapters with problems (`make validate` names them) are
+dropped for that product, so nothing is attributed to a chapter the designer did not mean.
 """
 
 from __future__ import annotations
@@ -8,11 +13,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 import yaml
+
+from emotical_shared.chapters import (
+    MAX_VIDEO_BYTES,
+    Chapter,
+    check_chapters,
+    video_path,
+)
+from emotical_shared.logs import event
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +54,6 @@ def normalise_product(row: Mapping[str, Any]) -> Dict[str, Any]:
     """The fields the page shows, whatever spelling the catalog uses."""
     pid = str(row["id"])
     image = row.get("image") or row.get("image_url") or row.get("picture")
-    video = row.get("video") or row.get("video_url")
     price = row.get("price")
     try:
         price = float(price) if price is not None else None
@@ -58,19 +71,31 @@ def normalise_product(row: Mapping[str, Any]) -> Dict[str, Any]:
         "description": str(row.get("description") or ""),
         "tags": [str(t) for t in tags],
         "image": str(image) if image else f"/api/products/{pid}/image.svg",
-        "video": str(video) if video else None,
+        "video": None,
+        "captions": None,
+        "chapters": [],
     }
 
 
-_catalog_cache: Dict[Tuple[Any, ...], List[Dict[str, Any]]] = {}
+@dataclass(frozen=True)
+class Media:
+    """A product's `video` field as the catalog gives it and its valid chapters."""
+
+    video: Any
+    chapters: Tuple[Chapter, ...]
 
 
-def load_products(catalog_dir: Path) -> List[Dict[str, Any]]:
-    """Every product in `catalog_dir` (*.yml, *.yaml, *.json), de-duplicated by id.
+@dataclass
+class _Loaded:
+    products: List[Dict[str, Any]]
+    media: Dict[str, Media]
 
-    Unreadable files are logged and skipped; an empty catalog yields FALLBACK_PRODUCTS. The
-    result is cached until a file's name, size or modification time changes.
-    """
+
+_catalog_cache: Dict[Tuple[Any, ...], _Loaded] = {}
+_warned: Set[str] = set()
+
+
+def _loaded(catalog_dir: Path) -> _Loaded:
     files = sorted(p for p in catalog_dir.glob("*") if p.suffix in {".yml", ".yaml", ".json"}) \
         if catalog_dir.is_dir() else []
     stamp = (str(catalog_dir), *((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files))
@@ -80,8 +105,63 @@ def load_products(catalog_dir: Path) -> List[Dict[str, Any]]:
     return _catalog_cache[stamp]
 
 
-def _read_catalog(files: List[Path]) -> List[Dict[str, Any]]:
+def load_products(catalog_dir: Path, videos_dir: Optional[Path] = None) -> List[Dict[str, Any]]:
+    """Every product in `catalog_dir` (*.yml, *.yaml, *.json), de-duplicated by id, with the
+    addresses of its video and captions when `videos_dir` is given and its file is servable.
+
+    Unreadable files are logged and skipped; an empty catalog yields FALLBACK_PRODUCTS. The
+    catalog is cached until a file's name, size or modification time changes; the video files
+    are looked at on every call (a video `make videos` just drew is served at once).
+    """
+    loaded = _loaded(catalog_dir)
+    if videos_dir is None:
+        return loaded.products
+    out = []
+    for product in loaded.products:
+        pid = product["id"]
+        media = loaded.media.get(pid)
+        if media is None:
+            out.append(product)
+            continue
+        has_video = video_file(catalog_dir, videos_dir, pid) is not None
+        out.append({**product,
+                    "video": f"/api/products/{pid}/video" if has_video else None,
+                    "captions": f"/api/products/{pid}/captions.vtt" if media.chapters else None,
+                    "chapters": [c.as_json() for c in media.chapters]})
+    return out
+
+
+def product_chapters(catalog_dir: Path, pid: Optional[str]) -> Tuple[Chapter, ...]:
+    """The valid chapters of product `pid` (none for an unknown product or no id)."""
+    media = _loaded(catalog_dir).media.get(pid or "")
+    return media.chapters if media else ()
+
+
+def video_file(catalog_dir: Path, videos_dir: Path, pid: str) -> Optional[Path]:
+    """The servable video file of product `pid`, or None (no product, missing, too big)."""
+    media = _loaded(catalog_dir).media.get(pid)
+    if media is None:
+        return None
+    path = video_path(media.video, pid, catalog_dir, videos_dir)
+    try:
+        size = path.stat().st_size if path is not None else -1
+    except OSError:
+        size = -1
+    why = "product_video_missing" if size < 0 else \
+        "product_video_too_big" if size > MAX_VIDEO_BYTES else ""
+    if not why:
+        return path
+    if f"{why}:{path}" not in _warned:
+        _warned.add(f"{why}:{path}")
+        event(log, logging.WARNING, why, product=pid, bytes=size, limit=MAX_VIDEO_BYTES,
+              hint="run `make videos`" if media.video in (None, "generated")
+              else "see docs/videos.md")
+    return None
+
+
+def _read_catalog(files: List[Path]) -> _Loaded:
     products: Dict[str, Dict[str, Any]] = {}
+    media: Dict[str, Media] = {}
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
@@ -90,10 +170,20 @@ def _read_catalog(files: List[Path]) -> List[Dict[str, Any]]:
             log.warning("catalog file %s skipped: %s", path, exc)
             continue
         for row in _product_rows(doc):
-            products.setdefault(str(row["id"]), normalise_product(row))
+            pid = str(row["id"])
+            if pid in products:
+                continue
+            products[pid] = normalise_product(row)
+            chapters, problems = check_chapters(row.get("chapters"), products[pid]["tags"])
+            if problems:
+                log.warning("catalog %s: product %s chapters ignored: %s", path.name, pid,
+                            problems[0].message)
+                chapters = []
+            if "chapters" in row or "video" in row:
+                media[pid] = Media(video=row.get("video"), chapters=tuple(chapters))
     if not products:
-        return [normalise_product(p) for p in FALLBACK_PRODUCTS]
-    return list(products.values())
+        return _Loaded([normalise_product(p) for p in FALLBACK_PRODUCTS], {})
+    return _Loaded(list(products.values()), media)
 
 
 def product_svg(product: Mapping[str, Any]) -> str:

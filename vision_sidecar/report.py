@@ -5,6 +5,8 @@ Routes (in the table of `routes.py`):
 - `GET /api/config`                    where the widget finds Rasa, and the sidecar's frame rate
 - `GET /api/products`                  products of the catalog (`catalog.py`)
 - `GET /api/products/{pid}/image.svg`  a generated picture for products without one
+- `GET /api/products/{pid}/video`      the product's video file (byte ranges, so it seeks)
+- `GET /api/products/{pid}/captions.vtt`  WebVTT captions made from the product's chapters
 - `GET /api/sessions/{sid}/report`     everything stored about a session (face states, message
                                        sentiment, Rasa's conversation) and about its shopper (the
                                        profile), with its score (JSON; session token required)
@@ -32,11 +34,13 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from aiohttp import web
 
+from emotical_shared.chapters import VIDEO_TYPES, webvtt
 from emotical_shared.labels import FER7_TO_LABEL, LABELS, REKOGNITION_TO_LABEL
 from emotical_shared.logs import event
 from emotical_shared.scoring import frame_valence, session_scores
 from vision_sidecar.access import SessionAccess, request_session, session_route
-from vision_sidecar.catalog import load_products, product_svg
+from vision_sidecar.catalog import load_products, product_chapters, product_svg, video_file
+from vision_sidecar.chapters import chapter_rows
 from vision_sidecar.errors import BadFrameError, UnknownProductError
 from vision_sidecar.keys import BACKEND, REPORT_POOL, SETTINGS, STORE
 from vision_sidecar.settings import DEFAULT_RASA_PORT, Settings
@@ -76,7 +80,7 @@ def parse_history_entry(entry_id: str, fields: Mapping[str, str]) -> Dict[str, A
     """One frame state of the history stream, in the fields the sidecar writes
     (`store.state_fields`): a probability per label (missing ones count 0), dominant, valence,
     face_present, ts."""
-    return {
+    row = {
         "id": entry_id,
         "ts": _num(fields.get("ts"), _stream_ts(entry_id)),
         "dominant": fields.get("dominant"),
@@ -84,6 +88,11 @@ def parse_history_entry(entry_id: str, fields: Mapping[str, str]) -> Dict[str, A
         "face_present": fields.get("face_present") == "1",
         "probs": {label: _num(fields.get(label), 0.0) for label in LABELS},
     }
+    if "video_t" in fields:  # the frame carried the product video's state
+        chapter = fields.get("chapter")
+        row.update(video_t=_num(fields.get("video_t")), playing=fields.get("playing") == "1",
+                   chapter=int(chapter) if chapter and chapter.isdigit() else None)
+    return row
 
 
 def parse_chat_entry(entry_id: str, fields: Mapping[str, str]) -> Dict[str, Any]:
@@ -162,11 +171,13 @@ def profile_json(uid: str, profile: ProfileRecords) -> Dict[str, Any]:
 
 def build_report(sid: str, records: SessionRecords, profile: Optional[Dict[str, Any]] = None,
                  score_history: Optional[List[Entry]] = None,
-                 page: Optional[Dict[str, Any]] = None, with_score: bool = True) -> Dict[str, Any]:
+                 page: Optional[Dict[str, Any]] = None, with_score: bool = True,
+                 video: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """The report JSON of session `sid`: every stored record, parsed, plus its scores.
 
     The score is computed over `score_history` (default: the page's history), or left out
-    (null) without `with_score` (later pages)."""
+    (null) without `with_score` (later pages). `video` is the product's video (`url`,
+    `chapters`: the per-chapter table of `chapters.chapter_rows`), None without one."""
     chat = [parse_chat_entry(i, f) for i, f in records.chat]
     scored = records.history if score_history is None else score_history
     return {
@@ -183,15 +194,17 @@ def build_report(sid: str, records: SessionRecords, profile: Optional[Dict[str, 
         "page": page or {"after": None, "limit": len(records.history),
                          "next": records.history_next, "total": records.history_total},
         "profile": profile,
+        "video": video,
     }
 
 
 def render_report(sid: str, records: SessionRecords, profile: Dict[str, Any],
-                  score_history: Optional[List[Entry]], page: Dict[str, Any]) -> bytes:
+                  score_history: Optional[List[Entry]], page: Dict[str, Any],
+                  video: Optional[Dict[str, Any]] = None) -> bytes:
     """The report as JSON bytes (runs on the report thread); no score without a history to
     score (`score_history` None: a later page)."""
     report = build_report(sid, records, profile, score_history, page,
-                          with_score=score_history is not None)
+                          with_score=score_history is not None, video=video)
     return json.dumps(report, indent=1).encode()
 
 
@@ -233,8 +246,38 @@ async def get_config(request: web.Request) -> web.Response:
 
 
 async def get_products(request: web.Request) -> web.Response:
-    """Products of the catalog."""
-    return web.json_response({"products": load_products(request.app[SETTINGS].catalog_path)})
+    """Products of the catalog, with their videos' and captions' addresses and chapters."""
+    settings = request.app[SETTINGS]
+    return web.json_response({"products": load_products(settings.catalog_path,
+                                                        settings.videos_dir)})
+
+
+def _known_product(request: web.Request) -> str:
+    pid = request.match_info["pid"]
+    if not any(p["id"] == pid for p in load_products(request.app[SETTINGS].catalog_path)):
+        raise UnknownProductError(f"no product with id {pid!r} in the catalog")
+    return pid
+
+
+async def get_product_video(request: web.Request) -> web.StreamResponse:
+    """A product's video (product media, no shopper data: no token, like its picture); 404
+    `unknown_product` when the product has no servable video (docs/videos.md)."""
+    settings = request.app[SETTINGS]
+    pid = _known_product(request)
+    path = video_file(settings.catalog_path, settings.videos_dir, pid)
+    if path is None:
+        raise UnknownProductError(f"product {pid!r} has no video here (run `make videos`)")
+    return web.FileResponse(path, headers={
+        "Content-Type": VIDEO_TYPES.get(path.suffix.lower(), "video/webm"),
+        "Cache-Control": "max-age=3600"})
+
+
+async def get_product_captions(request: web.Request) -> web.Response:
+    """WebVTT captions of a product's video, one cue per chapter."""
+    pid = _known_product(request)
+    chapters = product_chapters(request.app[SETTINGS].catalog_path, pid)
+    return web.Response(text=webvtt(chapters), content_type="text/vtt", charset="utf-8",
+                        headers={"Cache-Control": "max-age=3600"})
 
 
 async def get_product_image(request: web.Request) -> web.Response:
@@ -262,13 +305,27 @@ async def get_report(request: web.Request, access: SessionAccess) -> web.Respons
     page = {"after": after, "limit": limit, "next": records.history_next,
             "total": records.history_total}
     body = await asyncio.get_running_loop().run_in_executor(
-        app[REPORT_POOL], render_report, sid, records, profile, score_history, page)
+        app[REPORT_POOL], render_report, sid, records, profile, score_history, page,
+        report_video(app[SETTINGS], records))
     event(log, logging.INFO, "report_read", frames=len(records.history),
           messages=len(records.chat))
     headers = {"Cache-Control": "no-store"}
     if request.query.get("download"):
         headers["Content-Disposition"] = f'attachment; filename="emotical-report-{sid}.json"'
     return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+def report_video(settings: Settings, records: SessionRecords) -> Optional[Dict[str, Any]]:
+    """The session's product video for the report: its address and the per-chapter table
+    (frames, face share, mean valence, dominant emotion, reaction, tag step); None when the
+    session's product has no chapters."""
+    pid = records.meta.get("product_id")
+    chapters = product_chapters(settings.catalog_path, pid)
+    if not chapters:
+        return None
+    has_file = video_file(settings.catalog_path, settings.videos_dir, pid or "") is not None
+    return {"product_id": pid, "url": f"/api/products/{pid}/video" if has_file else None,
+            "chapters": chapter_rows(chapters, records.chapters, settings.chapter_min_valence)}
 
 
 async def get_report_page(request: web.Request) -> web.FileResponse:

@@ -36,6 +36,8 @@ ROUTES = [
     web.get("/api/config", report.get_config),
     web.get("/api/products", report.get_products),
     web.get("/api/products/{pid}/image.svg", report.get_product_image),
+    web.get("/api/products/{pid}/video", report.get_product_video),
+    web.get("/api/products/{pid}/captions.vtt", report.get_product_captions),
     web.options("/api/{tail:.*}", handlers.preflight),
     web.get("/report/{sid}", report.get_report_page),
     web.get("/", index),

@@ -2,8 +2,10 @@
 
 Writes from many sessions are coalesced: while one pipeline is on the wire the next ones
 queue and go together. Each frame is one `WRITE_LUA` call: it checks the session's tombstone
-and, only if there is none, does HSET of `session:{sid}:emotion` and XADD MAXLEN ~ of
-`session:{sid}:history`, in one atomic step, so no frame in flight can recreate a deleted
+and, only if there is none, does HSET of `session:{sid}:emotion`, XADD MAXLEN ~ of
+`session:{sid}:history` (with the product video's time, playing state and chapter when the
+frame carried them, `chapters.FRAME_VIDEO`) and HINCRBYFLOAT of the chapter's counts in
+`session:{sid}:chapters`, in one atomic step, so no frame in flight can recreate a deleted
 session. A session's TTLs are set with its first write (or when the hash comes back new: after
 a Redis that lost its data) and refreshed at most every `TTL_REFRESH_S`, inside the same
 script.
@@ -20,17 +22,20 @@ import asyncio
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from emotical_shared import redis_schema as schema
+from emotical_shared.chapters import Chapter, reaction_from_fields
 from emotical_shared.logs import Throttled, event, id_tag
+from emotical_shared.tag_rule import apply, product_observations
 from vision_sidecar import deletion
+from vision_sidecar.chapters import FRAME_VIDEO, attribution
 from vision_sidecar.errors import SessionDeletedError, StoreUnavailableError
 from vision_sidecar.redis_packing import with_hiredis_packing
 
@@ -40,16 +45,26 @@ RETRY_PAUSE_S = 0.2
 TTL_REFRESH_S = 60.0
 MAX_HISTORY_COUNT = 10_000
 
-#: KEYS: tombstone, emotion hash, history stream. ARGV: ttl, maxlen, ttl due (1/0), then the
-#: state's field/value pairs. Returns -1 (tombstoned: nothing written), 1 (written), 2 (written
-#: and the TTLs set).
+#: KEYS: tombstone, emotion hash, history stream, chapters hash. ARGV: ttl, maxlen, ttl due
+#: (1/0), then how many values follow of each: the state's field/value pairs (hash and history),
+#: the video's (history only), the chapter increments (field/amount); then those values.
+#: Returns -1 (tombstoned: nothing written), 1 (written), 2 (written and the TTLs set).
 WRITE_LUA = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
-local created = redis.call('HSET', KEYS[2], unpack(ARGV, 4))
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 4))
+local ns, nv, nc = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local s1 = 6 + ns
+local created = redis.call('HSET', KEYS[2], unpack(ARGV, 7, s1))
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 7, s1 + nv))
+for i = s1 + nv + 1, s1 + nv + nc, 2 do
+  redis.call('HINCRBYFLOAT', KEYS[4], ARGV[i], ARGV[i + 1])
+end
+if nc > 0 and redis.call('TTL', KEYS[4]) < 0 then
+  redis.call('EXPIRE', KEYS[4], ARGV[1])
+end
 if ARGV[3] == '1' or created > 0 then
   redis.call('EXPIRE', KEYS[2], ARGV[1])
   redis.call('EXPIRE', KEYS[3], ARGV[1])
+  if nc > 0 then redis.call('EXPIRE', KEYS[4], ARGV[1]) end
   return 2
 end
 return 1
@@ -124,6 +139,8 @@ class SessionRecords:
     history_total: int = 0
     #: Id of the last entry of this page when more follow, else None.
     history_next: Optional[str] = None
+    #: The product video's per-chapter counts (`session:{sid}:chapters`).
+    chapters: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -142,7 +159,7 @@ class EmotionStore:
     def __init__(self, client: aioredis.Redis, ttl_s: int = schema.SESSION_TTL_S) -> None:
         self.client = client
         self.ttl_s = ttl_s
-        self._pending: List[Tuple[str, Dict[str, str], asyncio.Future]] = []
+        self._pending: List[Tuple[str, List[str], asyncio.Future]] = []
         self._flushing = False
         self._warn = Throttled(5.0)
         self.failed_writes = 0
@@ -156,9 +173,13 @@ class EmotionStore:
             return False
 
     async def write(self, sid: str, fields: Dict[str, str]) -> bool:
-        """Store one frame's state (latest hash and history entry); False if Redis is down."""
+        """Store one frame's state (latest hash and history entry, with the frame's video stamp
+        and its chapter's counts when `FRAME_VIDEO` holds one); False if Redis is down."""
+        extra, incr = attribution(FRAME_VIDEO.get(), fields)
+        flat = [v for pair in fields.items() for v in pair]
+        args = [str(len(flat)), str(len(extra)), str(len(incr)), *flat, *extra, *incr]
         future = asyncio.get_running_loop().create_future()
-        self._pending.append((sid, fields, future))
+        self._pending.append((sid, args, future))
         if not self._flushing:
             self._flushing = True
             asyncio.get_running_loop().create_task(self._flush())
@@ -175,18 +196,18 @@ class EmotionStore:
         finally:
             self._flushing = False
 
-    async def _send(self, batch: List[Tuple[str, Dict[str, str], asyncio.Future]]) -> bool:
+    async def _send(self, batch: List[Tuple[str, List[str], asyncio.Future]]) -> bool:
         attempt = 0
         while attempt < 2:
             attempt += 1
             now = time.monotonic()
             pipe = self.client.pipeline(transaction=False)
-            for sid, fields, _ in batch:
+            for sid, args, _ in batch:
                 due = now - self._ttl_set_at.get(sid, -TTL_REFRESH_S) >= TTL_REFRESH_S
-                flat = [v for pair in fields.items() for v in pair]
-                pipe.evalsha(WRITE_SHA, 3, schema.session_tombstone(sid),
+                pipe.evalsha(WRITE_SHA, 4, schema.session_tombstone(sid),
                              schema.session_emotion(sid), schema.session_history(sid),
-                             self.ttl_s, schema.HISTORY_MAXLEN, "1" if due else "0", *flat)
+                             schema.session_chapters(sid), self.ttl_s, schema.HISTORY_MAXLEN,
+                             "1" if due else "0", *args)
             try:
                 replies = await pipe.execute()
             except NoScriptError:
@@ -299,9 +320,10 @@ class EmotionStore:
         pipe.hgetall(schema.session_meta(sid))
         pipe.get(schema.session_tracker(sid))
         pipe.lrange(schema.session_tracker_events(sid), 0, -1)
+        pipe.hgetall(schema.session_chapters(sid))
         for key in keys:
             pipe.type(key)
-        emotion, history, total, chat, meta, tracker, events, *types = await self._read(
+        emotion, history, total, chat, meta, tracker, events, chapters, *types = await self._read(
             pipe.execute())
         if events:  # the windowed tracker store's layout: one JSON event per list entry
             tracker = '{"events":[' + ",".join(events) + "]}"
@@ -313,7 +335,69 @@ class EmotionStore:
                               key_types=[(k, t) for k, t in zip(keys, types, strict=True)
                                          if t != "none"],
                               history_total=int(total),
-                              history_next=history[-1][0] if more and history else None)
+                              history_next=history[-1][0] if more and history else None,
+                              chapters=dict(chapters or {}))
+
+    async def product_of(self, sid: str) -> Optional[str]:
+        """The product the session was opened for (`session:{sid}:meta`), if any."""
+        return await self._read(self.client.hget(schema.session_meta(sid), "product_id"))
+
+    async def learn_chapter(self, sid: str, uid: str, chapter: Chapter, rate: float,
+                            min_valence: float, profile_ttl_s: int) -> Optional[Dict[str, float]]:
+        """Move `chapter`'s tags in shopper `uid`'s profile by what the session saw while it
+        played, once per session (`<i>:learned`), in one optimistic transaction that also
+        watches the session's tombstone. Returns the new weights ({} when the reaction was
+        unclear: it is recorded as step 0), None when the session is deleted or the chapter was
+        learned already."""
+        chapters_key, tomb = schema.session_chapters(sid), schema.session_tombstone(sid)
+        tags_key, counts_key = schema.shopper_tags(uid), schema.shopper_tag_counts(uid)
+        learned = f"{chapter.index}:learned"
+        names = list(chapter.tags)
+        async with self.client.pipeline(transaction=True) as pipe:
+            for _attempt in range(20):
+                try:
+                    await pipe.watch(tomb, chapters_key, tags_key, counts_key)
+                    if await pipe.exists(tomb):
+                        return None
+                    fields = _decoded(await pipe.hgetall(chapters_key))
+                    if learned in fields:
+                        return None
+                    reaction = reaction_from_fields(fields, chapter.index)
+                    if not reaction.frames:
+                        return None  # not watched playing: nothing to record
+                    step = reaction.step(rate, min_valence)
+                    new_w: Dict[str, float] = {}
+                    new_c: Dict[str, float] = {}
+                    if step:
+                        w = _float_map(names, await pipe.hmget(tags_key, names))
+                        c = _float_map(names, await pipe.hmget(counts_key, names))
+                        obs = product_observations(names, 1 if step > 0 else -1, abs(step),
+                                                   share=1.0)
+                        # the count an observation adds: the share of frames that had a face
+                        obs = {t: replace(o, count=round(reaction.face_share, 3))
+                               for t, o in obs.items()}
+                        new_w, new_c = apply(w, c, obs)
+                    pipe.multi()
+                    if new_w:
+                        pipe.hset(tags_key, mapping={t: repr(v) for t, v in new_w.items()})
+                        pipe.hset(counts_key, mapping={t: repr(v) for t, v in new_c.items()})
+                        pipe.expire(tags_key, profile_ttl_s)
+                        pipe.expire(counts_key, profile_ttl_s)
+                    pipe.hset(chapters_key, mapping={learned: f"{step:.6f}",
+                                                     f"{chapter.index}:learned_at":
+                                                     f"{time.time():.3f}"})
+                    pipe.expire(chapters_key, self.ttl_s)
+                    await pipe.execute()
+                    event(log, logging.INFO, "chapter_learned", chapter=chapter.index,
+                          frames=reaction.frames, face_frames=reaction.face_frames,
+                          step=round(step, 4), tags=len(new_w))
+                    return new_w
+                except WatchError:
+                    continue
+                except (RedisError, OSError) as exc:
+                    raise StoreUnavailableError(
+                        f"Redis did not answer: {type(exc).__name__}") from exc
+        raise StoreUnavailableError(f"profile of {id_tag(uid)} kept changing under 20 updates")
 
     async def delete(self, sid: str) -> List[str]:
         """Tombstone the session and delete every key of it; returns the keys that existed."""
@@ -326,6 +410,17 @@ class EmotionStore:
         for sid in result.sessions:
             self._ttl_set_at.pop(sid, None)
         return result
+
+
+def _float_map(names: List[str], values: Any) -> Dict[str, float]:
+    """HMGET's answer for `names` as floats (missing or malformed values left out)."""
+    out = {}
+    for name, value in zip(names, values or [], strict=False):
+        try:
+            out[name] = float(value)
+        except (TypeError, ValueError):
+            continue
+    return out
 
 
 def state_fields(probs: Mapping[str, float], dominant: str, valence: float, arousal: float,

@@ -9,6 +9,12 @@ time), 4403 the auth message names another session than its token, 4409 the sess
 has a socket (the first one stays), 4410 the session is deleted (also when it is deleted while
 the socket is open). Nothing in the URL names the session.
 
+Before a frame the page may send text `{"type": "video", "t": <seconds>, "playing": bool,
+"ended": bool}`: the product video's state when the frame was captured. It goes with the next
+binary frame only (`chapters.py`: the history entry gets it, the chapter on screen gets the
+frame's emotion, and a chapter that ended teaches its tags); a bad one is answered
+`{error: {code: "bad_frame"}}`.
+
 Frames are processed at most `max_fps` per session. A frame that arrives while the previous one
 is still waiting replaces it (latest wins); the replaced one is answered `{seq, dropped: true}`,
 and one refused by the global in-flight cap `{seq, dropped: true, reason: "busy"}`. Nothing
@@ -22,12 +28,21 @@ import contextlib
 import json
 import logging
 import time
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 from aiohttp import WSMsgType, web
 
+from emotical_shared.chapters import Chapter
 from emotical_shared.logs import event, session_scope
 from vision_sidecar.access import SessionAccess, verify_session_token
+from vision_sidecar.catalog import product_chapters
+from vision_sidecar.chapters import (
+    FRAME_VIDEO,
+    BadStampError,
+    ChapterTracker,
+    VideoStamp,
+    frame_video,
+)
 from vision_sidecar.deletion import CLOSE_DELETED
 from vision_sidecar.errors import (
     BadFrameError,
@@ -40,7 +55,7 @@ from vision_sidecar.keys import INFLIGHT, PIPELINE, REGISTRY, SETTINGS, SIGNER, 
 
 log = logging.getLogger(__name__)
 
-Frame = Tuple[int, bytes, float]
+Frame = Tuple[int, bytes, float, Optional[VideoStamp]]
 #: Seconds a new socket has to send its auth message.
 AUTH_TIMEOUT_S = 5.0
 CLOSE_UNAUTHORIZED = 4401
@@ -84,13 +99,29 @@ async def _send(ws: web.WebSocketResponse, payload: dict) -> bool:
         return False
 
 
-async def _consume(ws: web.WebSocketResponse, request: web.Request, sid: str,
-                   slot: LatestSlot) -> None:
+async def learn_chapter(request: web.Request, access: SessionAccess,
+                        chapter: Optional[Chapter]) -> None:
+    """Let an ended chapter teach its tags (`EmotionStore.learn_chapter`); never raises."""
+    if chapter is None:
+        return
+    settings = request.app[SETTINGS]
+    try:
+        await request.app[STORE].learn_chapter(
+            access.sid, access.shopper_id, chapter, settings.chapter_learning_rate,
+            settings.chapter_min_valence, settings.profile_ttl_s)
+    except SidecarError as exc:
+        event(log, logging.WARNING, "chapter_learn_failed", chapter=chapter.index,
+              error=type(exc).__name__)
+
+
+async def _consume(ws: web.WebSocketResponse, request: web.Request, access: SessionAccess,
+                   slot: LatestSlot, chapters: Sequence[Chapter], tracker: ChapterTracker) -> None:
     pipeline = request.app[PIPELINE]
     registry = request.app[REGISTRY]
     gate = request.app[INFLIGHT]
+    sid = access.sid
     while True:
-        seq, data, received = await slot.get()
+        seq, data, received, stamp = await slot.get()
         session = registry.get(sid)
         delay = session.limiter.wait_time()
         if delay > 0:
@@ -102,9 +133,14 @@ async def _consume(ws: web.WebSocketResponse, request: web.Request, sid: str,
             await _send(ws, {"seq": seq, "dropped": True, "reason": "busy"})
             continue
         session.limiter.try_acquire()
+        video = frame_video(stamp, chapters, received)
+        ended = None
+        context = FRAME_VIDEO.set(video)
         try:
             result = await pipeline.process(session, data, ts=received)
             reply = result.to_json(seq)
+            if result.stored:
+                ended = tracker.observe(video)
         except SessionDeletedError:
             registry.drop(sid)
             # shielded: the handler cancels this task once the socket closes, and a close
@@ -114,9 +150,11 @@ async def _consume(ws: web.WebSocketResponse, request: web.Request, sid: str,
         except SidecarError as exc:
             reply = {"seq": seq, **exc.to_json()}
         finally:
+            FRAME_VIDEO.reset(context)
             gate.leave()
         if not await _send(ws, reply):
             return
+        await learn_chapter(request, access, ended)
 
 
 def check_origin(request: web.Request) -> None:
@@ -188,7 +226,7 @@ async def ws_frames(request: web.Request) -> web.StreamResponse:
                 await ws.close(code=CLOSE_TAKEN, message=b"this session already has a socket")
                 return ws
             try:
-                await _serve(ws, request, access.sid)
+                await _serve(ws, request, access)
             finally:
                 sockets.unbind(access.sid, ws)
         return ws
@@ -196,23 +234,54 @@ async def ws_frames(request: web.Request) -> web.StreamResponse:
         sockets.close(client)
 
 
-async def _serve(ws: web.WebSocketResponse, request: web.Request, sid: str) -> None:
+async def _chapters_of(request: web.Request, sid: str) -> Tuple[Chapter, ...]:
+    """The chapters of the product the session was opened for (none when Redis is away)."""
+    try:
+        product = await request.app[STORE].product_of(sid)
+    except SidecarError:
+        return ()
+    return product_chapters(request.app[SETTINGS].catalog_path, product)
+
+
+def _stamp(text: str) -> Optional[VideoStamp]:
+    """The video stamp of a text message; BadFrameError for any other text."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        message = None
+    if not isinstance(message, dict) or message.get("type") != "video":
+        raise BadFrameError("send frames as binary JPEG or PNG messages (text only for "
+                            '{"type": "video", "t", "playing"})')
+    try:
+        return VideoStamp.parse(message, time.time())
+    except BadStampError as exc:
+        raise BadFrameError(str(exc)) from None
+
+
+async def _serve(ws: web.WebSocketResponse, request: web.Request, access: SessionAccess) -> None:
+    sid = access.sid
     await _send(ws, {"type": "ready", "session_id": sid,
                      "max_fps": request.app[SETTINGS].max_fps})
     event(log, logging.INFO, "ws_open")
     slot = LatestSlot()
-    consumer = asyncio.get_running_loop().create_task(_consume(ws, request, sid, slot))
+    tracker = ChapterTracker()
+    consumer = asyncio.get_running_loop().create_task(
+        _consume(ws, request, access, slot, await _chapters_of(request, sid), tracker))
     seq = 0
+    stamp: Optional[VideoStamp] = None
     try:
         async for msg in ws:
             if msg.type == WSMsgType.BINARY:
                 seq += 1
-                replaced = slot.put((seq, msg.data, time.time()))
+                replaced = slot.put((seq, msg.data, time.time(), stamp))
+                stamp = None
                 if replaced is not None:
                     await _send(ws, {"seq": replaced[0], "dropped": True})
             elif msg.type == WSMsgType.TEXT:
-                await _send(ws, BadFrameError(
-                    "send frames as binary JPEG or PNG messages").to_json())
+                try:
+                    stamp = _stamp(msg.data)
+                except BadFrameError as exc:
+                    await _send(ws, exc.to_json())
             elif msg.type == WSMsgType.ERROR:
                 event(log, logging.WARNING, "ws_error", error=str(ws.exception()))
                 break
@@ -220,4 +289,5 @@ async def _serve(ws: web.WebSocketResponse, request: web.Request, sid: str) -> N
         consumer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await consumer
+        await learn_chapter(request, access, tracker.close())
         event(log, logging.INFO, "ws_closed", frames=seq)

@@ -8,18 +8,7 @@ import pytest
 
 import devtools.validate as validate
 
-GOOD = """\
-products:
-- id: shoe-01
-  title: Runner
-  category: shoes
-  tags: [red, mesh, sporty, lightweight]
-  description: Trainers.
-  video: generated
-  chapters:
-  - {start: 0, end: 3, tags: [red, mesh], caption: Red mesh}
-  - {start: 3, end: 6, tags: [sporty], caption: Sporty}
-"""
+GOOD = (validate.ROOT / "tests" / "fixtures" / "catalog-chapters" / "shoes.yml").read_text()
 
 
 def _catalog(tmp_path: Path, text: str) -> Path:
@@ -38,12 +27,12 @@ def test_a_good_catalog_passes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("old, new, line, words", [
-    ("{start: 3, end: 6, tags: [sporty]", "{start: 2, end: 6, tags: [sporty]", 10, "overlap"),
-    ("tags: [sporty]", "tags: [sporty, purple]", 10, "purple"),
-    ("{start: 0, end: 3,", "{start: 0, end: 0,", 9, "before it"),
-    ("caption: Sporty}", "caption: ''}", 10, "caption"),
-    ("video: generated", "video: media/missing.webm", 7, "missing"),
-    ("video: generated", "video: ../../etc/passwd.webm", 7, "inside the catalog folder"),
+    ("{start: 3, end: 6, tags: [sporty]", "{start: 2, end: 6, tags: [sporty]", 11, "overlap"),
+    ("tags: [sporty]", "tags: [sporty, purple]", 11, "purple"),
+    ("{start: 0, end: 3,", "{start: 0, end: 0,", 10, "before it"),
+    ("caption: Sporty}", "caption: ''}", 11, "caption"),
+    ("video: generated", "video: media/missing.webm", 8, "missing"),
+    ("video: generated", "video: ../../etc/passwd.webm", 8, "inside the catalog folder"),
 ])
 def test_broken_chapters_are_named_with_file_and_line(tmp_path: Path, old: str, new: str,
                                                       line: int, words: str) -> None:
@@ -68,10 +57,10 @@ def test_a_designer_video_shorter_than_its_chapters_and_a_too_big_one(tmp_path: 
     (folder / "media" / "shoe.webm").write_bytes(webm)
     errors = validate.catalog_errors(folder)
     assert len(errors) == 1 and "past the end of the video (4.00 s)" in errors[0], errors
-    assert errors[0].split(": ")[0].endswith("shoes.yml:10")
+    assert errors[0].split(": ")[0].endswith("shoes.yml:11")
     monkeypatch.setattr(validate, "MAX_VIDEO_BYTES", 10)
     errors = validate.catalog_errors(folder)
-    assert len(errors) == 1 and "limit" in errors[0] and ":7" in errors[0], errors
+    assert len(errors) == 1 and "limit" in errors[0] and ":8" in errors[0], errors
 
 
 def test_main_fails_before_rasa_on_broken_chapters(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -80,4 +69,4 @@ def test_main_fails_before_rasa_on_broken_chapters(tmp_path: Path, monkeypatch, 
     monkeypatch.setattr(validate, "run_rasa", lambda *a: pytest.fail("rasa must not run"))
     assert validate.main() == 1
     err = capsys.readouterr().err
-    assert "shoes.yml:10: product 'shoe-01'" in err and "blue" in err
+    assert "shoes.yml:11: product 'shoe-01'" in err and "blue" in err

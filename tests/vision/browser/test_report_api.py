@@ -68,7 +68,7 @@ def test_report_lists_every_record_and_scores_face_and_chat(redis_client, redis_
     # Every key the test wrote (the conversation in Rasa's layout, not the windowed store's).
     assert {k["key"] for k in body["keys"]} == set(redis_schema.session_keys(sid)) - {
         redis_schema.session_said(sid), redis_schema.session_tracker_events(sid),
-        redis_schema.session_tracker_marks(sid)}
+        redis_schema.session_tracker_marks(sid), redis_schema.session_chapters(sid)}
 
 
 def test_a_corrupt_stored_conversation_is_left_out_not_a_crash(redis_client, redis_url):
