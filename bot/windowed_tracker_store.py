@@ -279,6 +279,10 @@ class WindowedRedisTrackerStore(TombstoneRedisTrackerStore):
             event = events[i]
             if event.timestamp == last.get("timestamp") and event.type_name == last.get("event"):
                 return events[i + 1:]
+        # Reached only when the tracker lacks the stored last event (Rasa's API replacing a
+        # conversation's events); a turn's save never gets here. Reads the whole history.
+        with logs.session_scope(sender):
+            logs.event(logger, logging.INFO, "tracker_save_unanchored", stored=stored)
         known = {json.dumps(e, sort_keys=True) for e in self._stored_dicts(sender, 0)}
         return [e for e in events if json.dumps(e.as_dict(), sort_keys=True) not in known]
 

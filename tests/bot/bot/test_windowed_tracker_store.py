@@ -269,3 +269,16 @@ def test_events_read_back_are_the_ones_rasa_would_deserialise(store):
         [e.as_dict() for e in deserialise_events(dicts)]
     with pytest.raises(ValueError, match="Unknown event name"):
         _deserialise([{"event": "no-such-event"}])
+
+
+def test_a_turn_never_reads_the_whole_history_to_save(store, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="bot.windowed_tracker_store")
+    _converse(store, "s-anchored", 30)
+    assert "tracker_save_unanchored" not in caplog.text
+    replaced = DialogueStateTracker("s-anchored", DOMAIN.slots)  # the API replacing events
+    _session_start(replaced)
+    _turn(replaced, 0)
+    asyncio.run(store.save(replaced))
+    assert "tracker_save_unanchored" in caplog.text
