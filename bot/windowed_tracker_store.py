@@ -185,10 +185,11 @@ def exact_states(tracker: DialogueStateTracker, prefix: Sequence[Event]) -> Wind
                     else previous_user_exact
                 previous_user_exact = user_exact
                 ml_exact = ml_exact + 1 if exact and user_exact and last_ml_exact else 0
-        if isinstance(event, ActionExecuted):
-            latest, followup = event.action_name, None
+        if isinstance(event, ActionExecuted):  # both clear a pending followup, as in Rasa
+            latest, followup = event.action_name or event.action_text, None
             seen_action = seen_action or id(event) not in own
         elif isinstance(event, UserUttered):
+            followup = None
             seen_user = seen_user or id(event) not in own
         elif isinstance(event, FollowupAction):
             followup = event.action_name
