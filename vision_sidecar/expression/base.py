@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Protocol, Sequence, runtime_checkable
+from typing import Optional, Protocol, Sequence, Tuple, runtime_checkable
 
 import numpy as np
 
@@ -22,9 +22,13 @@ class FaceJob:
 
 
 class ExpressionBackend(Protocol):
-    """Classifies a batch of faces; thread-safe; returns float (n, 8) rows over LABELS."""
+    """Classifies a batch of faces; thread-safe; returns float (n, 8) rows over LABELS.
+
+    `labels` are the LABELS it can give (in LABELS' order): the others are always 0 in its
+    rows, and nothing may present them as read (the consent text, the report)."""
 
     name: str
+    labels: Tuple[str, ...]
 
     def classify(self, jobs: Sequence[FaceJob]) -> np.ndarray: ...
 

@@ -19,10 +19,15 @@ def fer7_matrix() -> np.ndarray:
     return matrix
 
 
+#: The labels a FER2013 seven-class model gives: no `confused`.
+FER7_LABELS = tuple(label for label in LABELS if label in FER7_TO_LABEL.values())
+
+
 class LocalOnnxBackend:
     """Runs the whole batch in one onnxruntime call on the calling thread (GIL released)."""
 
     name = "local"
+    labels = FER7_LABELS
 
     def __init__(self, model_path: Path, threads: int = 1) -> None:
         import onnxruntime as ort

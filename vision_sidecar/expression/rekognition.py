@@ -84,6 +84,9 @@ class RekognitionBackend:
                  pool: Optional[Executor] = None) -> None:
         self.client = client
         self.fallback = fallback
+        #: Rekognition's eight (confused among them) and whatever the fallback adds.
+        self.labels = tuple(label for label in LABELS
+                            if label in REKOGNITION_TO_LABEL.values() or label in fallback.labels)
         self.per_minute = per_minute
         self.global_per_minute = global_per_minute
         self.cooldown_s = cooldown_s

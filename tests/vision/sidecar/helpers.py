@@ -122,6 +122,7 @@ class FixedBackend:
     def __init__(self, label: str = "happy") -> None:
         from emotical_shared.labels import LABEL_INDEX, LABELS
 
+        self.labels = (label,)
         self.row = np.zeros(len(LABELS))
         self.row[LABEL_INDEX[label]] = 1.0
 

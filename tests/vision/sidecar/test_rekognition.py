@@ -18,6 +18,7 @@ from emotical_shared.labels import LABEL_INDEX, LABELS  # noqa: E402
 from emotical_shared.logs import id_tag  # noqa: E402
 from stack.redis_server import free_port  # noqa: E402
 from vision_sidecar.expression.base import FaceJob  # noqa: E402
+from vision_sidecar.expression.local import FER7_LABELS  # noqa: E402
 from vision_sidecar.expression.rekognition import (  # noqa: E402
     CLIENT_CONFIG,
     MIN_CROP_SIDE,
@@ -30,6 +31,7 @@ class FixedLocal:
     """Stands in for the local model in these tests: always 'calm', so fallbacks are visible."""
 
     name = "local"
+    labels = FER7_LABELS
 
     def classify(self, jobs):
         out = np.zeros((len(jobs), len(LABELS)), dtype=np.float32)
@@ -78,6 +80,23 @@ def test_rekognition_emotions_map_onto_the_eight_labels():
     np.testing.assert_allclose(probs[LABEL_INDEX["happy"]], 0.8, atol=1e-6)
     np.testing.assert_allclose(probs[LABEL_INDEX["confused"]], 0.05, atol=1e-6)
     assert abs(probs.sum() - 1) < 1e-6
+
+
+def test_each_backend_declares_the_labels_it_reads_and_only_rekognition_reads_confused(
+        model_path):
+    from vision_sidecar.expression.local import LocalOnnxBackend
+
+    local = LocalOnnxBackend(model_path)
+    assert "confused" not in local.labels and set(local.labels) == set(LABELS) - {"confused"}
+    batch = np.random.default_rng(0).uniform(-1, 1, (8, 1, 64, 64)).astype(np.float32)
+    probs = local.classify([FaceJob("s", t) for t in batch])
+    unread = [LABEL_INDEX[label] for label in LABELS if label not in local.labels]
+    assert np.all(probs[:, unread] == 0)  # what it does not declare it never gives
+    remote = RekognitionBackend(client(), local, per_minute=5)
+    try:
+        assert remote.labels == LABELS and "confused" in remote.labels
+    finally:
+        remote.close()
 
 
 def test_the_largest_face_in_the_answer_is_the_shopper():
