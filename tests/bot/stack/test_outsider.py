@@ -42,12 +42,17 @@ def victim(stack: Stack) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(stack.redis_url or "", decode_responses=True)
     rest_turn(stack.rasa_url, stack.session_token(VICTIM_SESSION, VICTIM), "I love leather")
     assert client.hget(keys.shopper_tags(VICTIM), "leather"), "setup: the victim has no profile"
+    assert client.llen(keys.session_tracker_events(VICTIM_SESSION)), "setup: no conversation"
     yield client
     client.close()
 
 
-def _snapshot(client: redis.Redis) -> Tuple[Any, Any]:
-    return (client.get(keys.session_tracker(VICTIM_SESSION)),
+def _snapshot(client: redis.Redis) -> Tuple[Any, ...]:
+    """The victim's conversation (the windowed store's event list and marks, and Rasa's own
+    layout's string, which must stay absent) and profile."""
+    return (client.lrange(keys.session_tracker_events(VICTIM_SESSION), 0, -1),
+            client.lrange(keys.session_tracker_marks(VICTIM_SESSION), 0, -1),
+            client.get(keys.session_tracker(VICTIM_SESSION)),
             client.hgetall(keys.shopper_tags(VICTIM)))
 
 
