@@ -70,9 +70,9 @@ async def main_async(rounds: int, frames: int) -> None:
             server.stop()
     for key in ("client_us", "redis_us"):
         plain = statistics.median(g[key] for g in got[False])
-        video = statistics.median(g[key] for g in got[True])
+        stamped = statistics.median(g[key] for g in got[True])
         print(f"{key}: without video {plain:.1f} µs/frame, with video and attribution "
-              f"{video:.1f} µs/frame, difference {video - plain:+.1f} µs")
+              f"{stamped:.1f} µs/frame, difference {stamped - plain:+.1f} µs")
 
 
 def main(argv: List[str] | None = None) -> int:

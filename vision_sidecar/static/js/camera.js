@@ -5,7 +5,12 @@
 // valence} updates the live mood indicator ({dropped: true[, reason: "busy"]} ones are skipped).
 // Close codes: 4401 the token is refused (a new session, once), 4403 another session's token,
 // 4409 another tab streams this session, 4410 the session was deleted.
+// Right before each frame goes the product video's state when it was captured,
+// {"type": "video", t, playing, ended}, so the sidecar files the frame under the chapter on
+// screen. Each reply's face box (in the sent frame's pixels) and top emotion are drawn over the
+// preview (#camera-overlay, mirrored like the preview); nothing is drawn without a face.
 import { EMOJI } from "./util.js";
+import { Recorder } from "./replay.js";
 
 const FRAME_WIDTH = 320;
 const JPEG_QUALITY = 0.7;
@@ -35,7 +40,10 @@ export class Camera {
    * @param {object} opts.config  `/api/config`: max_fps, backend, backend_labels
    * @param {() => Promise<boolean>} opts.onUnauthorized  the token was refused: a new session
    */
-  constructor({ config = {}, onReading = () => {}, onUnauthorized = async () => false } = {}) {
+  constructor({ config = {}, onReading = () => {}, onUnauthorized = async () => false, videoState = () => null } = {}) {
+    this.videoState = videoState;
+    this.overlay = document.getElementById("camera-overlay");
+    this.frameWidth = 0;
     this.maxFps = config.max_fps || 10;
     this.onReading = onReading;
     this.onUnauthorized = onUnauthorized;
@@ -109,11 +117,13 @@ export class Camera {
     }
     this.video.srcObject = this.stream;
     this.video.hidden = false;
+    if (this.overlay) this.overlay.hidden = false;
     await this.video.play().catch(() => {});
     document.getElementById("mood").hidden = false;
     this.toggle.setAttribute("aria-pressed", "true");
     this.toggle.textContent = "Turn camera off";
     this.renewals = 0;
+    this.recorder = new Recorder(this.stream, this.session.session_id);
     this.connect();
   }
 
@@ -190,9 +200,12 @@ export class Camera {
     this.canvas.width = Math.round(videoWidth * scale);
     this.canvas.height = Math.round(videoHeight * scale);
     this.canvas.getContext("2d").drawImage(this.video, 0, 0, this.canvas.width, this.canvas.height);
+    this.frameWidth = this.canvas.width;
+    const video = this.videoState();
     this.inFlight += 1;
     this.canvas.toBlob((blob) => {
       if (blob && ws.readyState === WebSocket.OPEN) {
+        if (video) ws.send(JSON.stringify({ type: "video", ...video }));
         ws.send(blob);
         this.sent += 1;
       } else {
@@ -204,6 +217,7 @@ export class Camera {
   showReading(reading) {
     const mood = document.getElementById("mood");
     const faces = Array.isArray(reading.faces) ? reading.faces.length : Number(reading.faces || 0);
+    this.drawOverlay(faces && reading.dominant ? reading : null);
     if (!faces || !reading.dominant) {
       mood.dataset.mood = "none";
       this.moodFace.textContent = "·";
@@ -221,6 +235,43 @@ export class Camera {
     this.moodBar.dataset.sign = valence >= 0 ? "positive" : "negative";
     this.announce(`The assistant reads your mood as ${reading.dominant}.`);
     this.onReading(reading);
+  }
+
+  /** The face box of `reading` (sent-frame pixels) scaled onto the preview, mirrored as the
+   * preview is, with the top emotion and its probability; a clear canvas for null. */
+  drawOverlay(reading) {
+    const canvas = this.overlay;
+    if (!canvas) return;
+    const width = this.video.clientWidth;
+    const height = this.video.clientHeight;
+    if (canvas.width !== width || canvas.height !== height) {
+      canvas.width = width;
+      canvas.height = height;
+    }
+    const ctx = canvas.getContext("2d");
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    canvas.dataset.face = "none";
+    const box = reading && Array.isArray(reading.box) ? reading.box.map(Number) : null;
+    if (!box || box.length !== 4 || !this.frameWidth || !width) return;
+    const s = width / this.frameWidth;
+    const [bx, by] = box;
+    const w = Math.round(box[2] * s);
+    const h = Math.round(box[3] * s);
+    const x = Math.round(width - bx * s) - w; // the preview is mirrored (CSS scaleX(-1)), the canvas is not
+    const y = Math.round(by * s);
+    ctx.lineWidth = 3; // on whole pixels: crisp, not blended
+    ctx.strokeStyle = "#00e676";
+    ctx.strokeRect(x, y, w, h);
+    const p = reading.probs && reading.probs[reading.dominant];
+    const label = `${reading.dominant}${p ? ` ${Math.round(p * 100)}%` : ""}`;
+    ctx.font = "bold 12px system-ui, sans-serif";
+    const tw = ctx.measureText(label).width + 8;
+    const ly = y >= 20 ? y - 20 : y + h + 2;
+    ctx.fillStyle = "rgba(0, 0, 0, 0.75)";
+    ctx.fillRect(x, ly, tw, 18);
+    ctx.fillStyle = "#ffffff";
+    ctx.fillText(label, x + 4, ly + 13);
+    canvas.dataset.face = JSON.stringify({ x, y, w, h, label });
   }
 
   /** Tell screen readers (the polite #mood-sr) only when the mood changes: readings come up to
@@ -242,10 +293,18 @@ export class Camera {
   /** Stop sending, close the socket and release the camera (its light goes off). */
   stop() {
     this.disconnect();
+    if (this.recorder) {
+      this.recording = this.recorder.stop(); // the shopper's own replay, kept in this browser only
+      this.recorder = null;
+    }
     if (this.stream) for (const track of this.stream.getTracks()) track.stop();
     this.stream = null;
     this.video.srcObject = null;
     this.video.hidden = true;
+    if (this.overlay) {
+      this.overlay.hidden = true;
+      this.overlay.getContext("2d").clearRect(0, 0, this.overlay.width, this.overlay.height);
+    }
     document.getElementById("mood").hidden = true;
     this.announced = null;
     this.moodSr.textContent = "";

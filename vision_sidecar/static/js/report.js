@@ -7,6 +7,7 @@
 import {
   el, EMOJI, authorized, errorMessage, storedSession, storedShopper, forgetSession, forgetEverything,
 } from "./util.js";
+import { deleteRecordings, recordings } from "./replay.js";
 
 const PAGE_ROWS = 2000;
 const NO_TOKEN = "This report can only be opened in the browser that made the session.";
@@ -24,6 +25,7 @@ function sessionIdFromUrl() {
 
 const sid = sessionIdFromUrl();
 const charts = {};
+let videoTimeline = null; // the video-time timeline of the report (not a Chart.js chart)
 
 function clock(ts) {
   return new Date(ts * 1000).toLocaleTimeString();
@@ -90,6 +92,156 @@ function drawCharts(report) {
   document.getElementById("chart-valence").dataset.points = String(valenceSets[0].data.length + valenceSets[1].data.length);
 }
 
+/** The video-time timeline: chapter bands, face positivity of the frames filed under the video,
+ * and a cursor at the video's current time; clicking the timeline seeks the video (one cursor
+ * for both). */
+class VideoTimeline {
+  constructor(report) {
+    this.video = document.getElementById("report-video");
+    this.canvas = document.getElementById("video-timeline");
+    this.chapters = report.video.chapters;
+    this.replay = null;
+    this.setReadings(report);
+    this.duration = Math.max(1, ...this.chapters.map((c) => c.end), ...this.points.map((p) => p.t));
+    this.canvas.addEventListener("click", (event) => {
+      const rect = this.canvas.getBoundingClientRect();
+      this.seek(((event.clientX - rect.left) / rect.width) * this.duration);
+    });
+    this.video.addEventListener("timeupdate", () => this.draw());
+    this.video.addEventListener("seeked", () => this.draw());
+    this.video.addEventListener("loadedmetadata", () => {
+      if (Number.isFinite(this.video.duration) && this.video.duration > 0) this.duration = this.video.duration;
+      this.draw();
+    });
+    this.draw();
+  }
+
+  /** The readings filed under the video (again after a delete: then none). */
+  setReadings(report) {
+    const onVideo = report.history.filter((r) => r.video_t !== undefined && r.video_t !== null);
+    this.framesAt = onVideo.map((r) => ({ ts: r.ts, t: r.video_t })).sort((a, b) => a.ts - b.ts);
+    this.points = onVideo.filter((r) => r.playing && r.face_present && r.valence !== null)
+      .map((r) => ({ t: r.video_t, v: r.valence }));
+    this.canvas.dataset.points = String(this.points.length);
+  }
+
+  /** Move the product video (and the replay, to the moment the shopper saw `t`) to video time `t`. */
+  seek(t) {
+    this.video.currentTime = Math.max(0, Math.min(t, this.duration));
+    if (this.replay && this.framesAt.length) {
+      const at = this.framesAt.find((f) => f.t >= t) || this.framesAt[this.framesAt.length - 1];
+      this.replayTo = Math.max(0, at.ts - this.replay.startedAt);
+      this.replay.video.currentTime = this.replayTo;
+    }
+    this.draw();
+  }
+
+  /** The shopper's own recording beside the timeline: seeking it moves the video's cursor. */
+  attachReplay(video, startedAt) {
+    this.replay = { video, startedAt };
+    const follow = () => {
+      if (this.replayTo !== undefined && Math.abs(video.currentTime - this.replayTo) < 0.3) {
+        this.replayTo = undefined; // our own seek
+        return;
+      }
+      const wall = startedAt + video.currentTime;
+      let best = null;
+      for (const f of this.framesAt) if (!best || Math.abs(f.ts - wall) < Math.abs(best.ts - wall)) best = f;
+      if (best) {
+        this.video.currentTime = Math.min(best.t, this.duration);
+        this.draw();
+      }
+    };
+    video.addEventListener("seeked", follow);
+    video.addEventListener("timeupdate", () => { if (!video.paused) follow(); });
+  }
+
+  x(t) { return (t / this.duration) * this.canvas.width; }
+
+  y(v) { return this.canvas.height / 2 - v * (this.canvas.height / 2 - 14); }
+
+  draw() {
+    const ctx = this.canvas.getContext("2d");
+    const { width, height } = this.canvas;
+    ctx.clearRect(0, 0, width, height);
+    ctx.font = "11px system-ui, sans-serif";
+    this.chapters.forEach((c, i) => {
+      ctx.fillStyle = i % 2 ? "#e3e8f8" : "#eef7ee";
+      ctx.fillRect(this.x(c.start), 0, this.x(c.end) - this.x(c.start), height);
+      ctx.fillStyle = "#1d2230";
+      ctx.fillText(c.caption, this.x(c.start) + 3, 12, this.x(c.end) - this.x(c.start) - 6);
+    });
+    ctx.strokeStyle = "#9aa0b3";
+    ctx.beginPath(); ctx.moveTo(0, this.y(0)); ctx.lineTo(width, this.y(0)); ctx.stroke();
+    ctx.fillStyle = "#3559d6";
+    for (const p of this.points) ctx.fillRect(this.x(p.t) - 1.5, this.y(p.v) - 1.5, 3, 3);
+    const t = this.video.currentTime || 0;
+    ctx.strokeStyle = "#c0392b";
+    ctx.lineWidth = 2;
+    ctx.beginPath(); ctx.moveTo(this.x(t), 0); ctx.lineTo(this.x(t), height); ctx.stroke();
+    ctx.lineWidth = 1;
+    this.canvas.dataset.cursor = t.toFixed(2);
+  }
+}
+
+/** The shopper's recording from IndexedDB (the latest camera segment), played from a blob: URL. */
+async function showReplay(timeline) {
+  const segments = await recordings(sid);
+  const last = segments.filter((s) => s.chunks && s.chunks.length).pop();
+  const box = document.getElementById("replay-box");
+  if (!last) {
+    box.hidden = true;
+    return;
+  }
+  const video = document.getElementById("replay-video");
+  video.src = URL.createObjectURL(new Blob(last.chunks, { type: last.mime }));
+  video.dataset.bytes = String(last.chunks.reduce((n, c) => n + c.size, 0));
+  box.hidden = false;
+  timeline.attachReplay(video, last.started_at);
+}
+
+function clearReplay() {
+  const video = document.getElementById("replay-video");
+  if (video.src) URL.revokeObjectURL(video.src);
+  video.removeAttribute("src");
+  video.load();
+  document.getElementById("replay-box").hidden = true;
+}
+
+function renderVideo(report) {
+  const section = document.getElementById("video-section");
+  if (!report.video || !report.video.chapters.length) {
+    section.hidden = true;
+    return;
+  }
+  section.hidden = false;
+  const video = document.getElementById("report-video");
+  if (report.video.url && video.getAttribute("src") !== report.video.url) {
+    video.src = report.video.url;
+    video.replaceChildren(el("track", { kind: "captions", src: `/api/products/${encodeURIComponent(report.video.product_id)}/captions.vtt`, srclang: "en", label: "Chapters" }));
+  }
+  if (!videoTimeline) {
+    videoTimeline = new VideoTimeline(report);
+    showReplay(videoTimeline);
+  } else {
+    videoTimeline.setReadings(report);
+    videoTimeline.draw();
+  }
+  const body = document.querySelector("#chapters-table tbody");
+  body.replaceChildren(...report.video.chapters.map((c) => el("tr", { dataset: { chapter: String(c.index) } },
+    el("td", {}, el("button", { type: "button", class: "link-button", onclick: () => videoTimeline.seek(c.start) },
+      `${c.caption} (${c.start}–${c.end} s)`), ` · ${c.tags.join(", ")}`),
+    el("td", {}, String(c.frames)),
+    el("td", {}, c.frames ? `${Math.round(c.face_share * 100)}%` : "–"),
+    el("td", {}, c.mean_valence === null ? "no face seen"
+      : `${c.reaction} (${c.dominant || "–"}, positivity ${Math.round(c.mean_valence * 100)})`),
+    el("td", {}, c.tag_step === null ? "not yet" : c.tag_step === 0 ? "none"
+      : `${c.tags.join(", ")} ${c.tag_step > 0 ? "+" : ""}${c.tag_step.toFixed(3)}`))));
+  const watched = report.video.chapters.filter((c) => c.frames);
+  document.getElementById("video-timeline-summary").textContent =
+    `${watched.length} of ${report.video.chapters.length} chapters watched with the camera on; each dot is a camera reading at its moment in the video (higher is more positive). Click the timeline to move the video there.`;
+}
+
 /** What the shopper said or pressed: a button's title (the report's `text`; its payload stays
  * in the JSON download). A bare payload from before titles were kept, or the page's own greeting,
  * is named as such instead of shown raw. */
@@ -145,6 +297,7 @@ function show(report) {
   report.labels = report.labels || Object.keys(COLORS);
   renderScore(report.score);
   drawCharts(report);
+  renderVideo(report);
   renderTable(report);
   renderProfile(report.profile);
 }
@@ -205,6 +358,8 @@ async function load() {
   if (!result.report) {
     if (result.status === 410) {
       forgetSession(sid);
+      clearReplay();
+      await deleteRecordings(sid);
       status.textContent = "This session was deleted: nothing is stored for it any more.";
     } else if (result.status === 401 || result.status === 403) {
       status.textContent = `${NO_TOKEN} (This browser's key to it is no longer valid: ${result.error}.)`;
@@ -253,6 +408,8 @@ async function deleteAll() {
     // Check: the server now answers 410 (deleted) for the report.
     const check = await authorized(`${url}/report`, session.session_token);
     forgetSession(sid);
+    clearReplay();
+    await deleteRecordings(sid); // done before the result is shown
     showNothing("Deleted.");
     if (check.response.status === 410) showResult("Deleted. Nothing is stored for this session any more, here or on the server.", 0);
     else showResult(`Deleted, but the server still answers ${check.response.status} for the report; reload to check.`, -1);
@@ -271,6 +428,8 @@ async function deleteEverything() {
     const { response, body } = await authorized("/api/shoppers/me", token, { method: "DELETE" });
     if (!response.ok) throw new Error(errorMessage(response, body));
     forgetEverything();
+    clearReplay();
+    await deleteRecordings(null);
     const n = Array.isArray(body && body.sessions) ? body.sessions.length : 0;
     showNothing("Deleted everything.");
     showResult(`Deleted your profile and ${n} session${n === 1 ? "" : "s"}, on the server and in this browser.`, 0);

@@ -101,11 +101,55 @@ function renderCatalog() {
     `${shown.length} of ${state.products.length} products${["all", "featured"].includes(state.category) ? "" : ` in ${state.category}`}`;
 }
 
+/** The product's video with its chapter markers and captions, or its picture. */
+function productMedia(product) {
+  if (!product.video) return [el("img", { src: product.image, alt: `Picture of ${product.name}` })];
+  const video = el("video", {
+    id: "product-video", src: product.video, poster: product.image, controls: true, muted: true,
+    playsinline: true, preload: "auto", "aria-label": `Video of ${product.name}`,
+  }, product.captions
+    ? el("track", { kind: "captions", src: product.captions, srclang: "en", label: "Chapters", default: true })
+    : null);
+  const chapters = product.chapters || [];
+  const bar = el("ol", { class: "chapter-bar", id: "chapter-bar", "aria-label": "Chapters of the video" });
+  const marks = chapters.map((c, i) => {
+    const button = el("button", {
+      type: "button", class: "chapter-mark", dataset: { index: String(c.index) },
+      "aria-label": `Chapter ${i + 1}: ${c.caption}, from ${c.start} s`,
+      onclick: () => { video.currentTime = c.start; video.play().catch(() => {}); },
+    }, c.caption);
+    const item = el("li", { class: "chapter" }, button);
+    const place = () => { // percentages of the video's length (CSSOM: allowed by the CSP)
+      const total = Number.isFinite(video.duration) && video.duration > 0 ? video.duration
+        : Math.max(...chapters.map((x) => x.end));
+      item.style.left = `${(100 * c.start) / total}%`;
+      item.style.width = `${(100 * (c.end - c.start)) / total}%`;
+    };
+    place();
+    video.addEventListener("loadedmetadata", place);
+    return { c, button, item };
+  });
+  bar.append(...marks.map((m) => m.item));
+  video.addEventListener("timeupdate", () => {
+    for (const { c, button } of marks) {
+      const on = video.currentTime >= c.start && video.currentTime < c.end;
+      if (on) button.setAttribute("aria-current", "true");
+      else button.removeAttribute("aria-current");
+    }
+  });
+  return [video, bar];
+}
+
+/** The product video's state for the frame being captured, or null without a video. */
+export function videoState() {
+  const video = document.getElementById("product-video");
+  if (!video) return null;
+  return { t: Math.round(video.currentTime * 1000) / 1000, playing: !video.paused && !video.ended, ended: video.ended };
+}
+
 function renderProduct(product) {
   const media = document.getElementById("product-media");
-  media.replaceChildren(product.video
-    ? el("video", { src: product.video, poster: product.image, controls: true, muted: true, loop: true, playsinline: true, "aria-label": `Video of ${product.name}` })
-    : el("img", { src: product.image, alt: `Picture of ${product.name}` }));
+  media.replaceChildren(...productMedia(product));
   document.getElementById("product-name").textContent = product.name;
   document.getElementById("product-price").textContent = formatPrice(product);
   document.getElementById("product-description").textContent = product.description;
@@ -206,7 +250,7 @@ async function main() {
     onRefused: renewSession,
     initPayload: params.has("nogreet") ? null : "/greet",
   });
-  state.camera = new Camera({ config: state.config, onUnauthorized: renewSession });
+  state.camera = new Camera({ config: state.config, onUnauthorized: renewSession, videoState });
   document.getElementById("back-button").addEventListener("click", closeProduct);
   document.querySelector(".skip").addEventListener("click", (event) => {
     const input = document.getElementById("chat-input");

@@ -1,4 +1,5 @@
 // Small helpers shared by the shop page and the report page.
+import { deleteRecordings } from "./replay.js";
 
 /** Create an element with attributes and children (strings become text nodes, never HTML). */
 export function el(tag, attrs = {}, ...children) {
@@ -133,6 +134,7 @@ export function keepSession(minted, productId) {
 
 /** Remove everything this browser kept about session `sid`: transcript, ids, token. */
 export function forgetSession(sid) {
+  deleteRecordings(sid); // the shopper's own replay (IndexedDB, js/replay.js)
   const sessions = storedSessions();
   delete sessions[sid];
   store.set(KEYS.sessions, Object.keys(sessions).length ? sessions : null);
@@ -144,6 +146,7 @@ export function forgetSession(sid) {
 
 /** Remove every `emotical.` key: the shopper, every session, every transcript. */
 export function forgetEverything() {
+  deleteRecordings(null);
   try {
     for (const key of Object.keys(localStorage)) if (key.startsWith("emotical.")) localStorage.removeItem(key);
   } catch {
