@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -142,7 +142,3 @@ def to_box(face: Sequence[float], size: int, scale: float, left: int, top: int,
     y1 = min(height, round((face[3] * size - top) / scale))
     return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
 
-
-def open_detector(model_dir: Path, name: str) -> Optional[BlazeFace]:
-    """The BlazeFace detector called `name`, or None for `haar`."""
-    return None if name == "haar" else BlazeFace(model_dir, name)

@@ -22,10 +22,11 @@ import numpy as np
 
 from emotical_shared.labels import LABELS
 from native import OUT_AROUSAL, OUT_DOMINANT, OUT_SCORE, OUT_VALENCE, kernels
+from vision_sidecar import frame_worker
 from vision_sidecar.decode import decode_frame
 from vision_sidecar.expression.base import FACE_SIZE, ExpressionBackend, FaceJob, RemoteReader
 from vision_sidecar.expression.rekognition import face_crop_jpeg
-from vision_sidecar.faces import Box, FaceLocator, TrackState
+from vision_sidecar.faces import Box, FaceLocator, TrackState, make_detector
 from vision_sidecar.sessions import Session, SessionRegistry
 from vision_sidecar.settings import Settings
 from vision_sidecar.store import EmotionStore, state_fields
@@ -71,12 +72,45 @@ class FrameResult:
         }
 
 
+def analyse_frame(settings: Settings, locator: FaceLocator, track: TrackState, data: bytes,
+                  want_crop: bool) -> Analysis:
+    """Decode, find the shopper's face and build its model input (and, with `want_crop`, the
+    face as JPEG for a remote reader); updates `track`."""
+    t0 = time.thread_time()
+    frame = decode_frame(data, settings.max_frame_bytes, settings.max_pixels)
+    t1 = time.thread_time()
+    box = locator.locate(frame.gray, track)
+    t2 = time.thread_time()
+    tensor = None
+    if box is not None:
+        tensor = kernels.prepare_faces(frame.gray, np.array([box], dtype=np.int32), FACE_SIZE)[0]
+    crop = b""
+    if box is not None and want_crop:
+        crop = face_crop_jpeg(frame.gray, box)
+    t3 = time.thread_time()
+    return Analysis(faces=track.faces if box is not None else 0, box=box, tensor=tensor,
+                    scale=frame.scale, crop=crop,
+                    timings={"decode": t1 - t0, "locate": t2 - t1, "crop": t3 - t2})
+
+
+def classify_analysis(backend: ExpressionBackend, sid: str, analysis: Analysis) -> np.ndarray:
+    """Probabilities over LABELS of the face `analysis` found (all zero without one)."""
+    if analysis.tensor is None:
+        return np.zeros(len(LABELS), dtype=np.float64)
+    probs = backend.classify([FaceJob(sid, analysis.tensor)])[0]
+    return np.asarray(probs, dtype=np.float64)
+
+
 class Pipeline:
-    """The frame pipeline shared by the WebSocket, the HTTP upload and developer mode."""
+    """The frame pipeline shared by the WebSocket, the HTTP upload and developer mode.
+
+    `pool` is a thread pool, or (`processes`) a pool of `frame_worker` processes, which run the
+    local model of their own and need no `backend` call here."""
 
     def __init__(self, settings: Settings, backend: ExpressionBackend, store: EmotionStore,
-                 registry: SessionRegistry, pool: Executor) -> None:
+                 registry: SessionRegistry, pool: Executor, processes: bool = False) -> None:
         self.settings = settings
+        self.processes = processes
         self.backend = backend
         self.store = store
         self.registry = registry
@@ -87,7 +121,9 @@ class Pipeline:
         # full-frame face searches of sessions without a face, off the frame path (faces.py)
         self.search_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-search")
         self.locator = FaceLocator(settings.detect_every, settings.search_every,
-                                   settings.search_every_max, search_pool=self.search_pool)
+                                   settings.search_every_max, search_pool=self.search_pool,
+                                   detector=make_detector(settings.face_detector,
+                                                          settings.model_dir))
 
     def close(self) -> None:
         """Stop the search thread and a remote reader's threads (what is queued is dropped)."""
@@ -97,22 +133,8 @@ class Pipeline:
 
     def analyse(self, track: TrackState, data: bytes, sid: str = "") -> Analysis:
         """Decode, find the shopper's face and build its model input (runs on a pool thread)."""
-        t0 = time.thread_time()
-        frame = decode_frame(data, self.settings.max_frame_bytes, self.settings.max_pixels)
-        t1 = time.thread_time()
-        box = self.locator.locate(frame.gray, track)
-        t2 = time.thread_time()
-        tensor = None
-        if box is not None:
-            tensor = kernels.prepare_faces(frame.gray, np.array([box], dtype=np.int32),
-                                           FACE_SIZE)[0]
-        crop = b""
-        if box is not None and self.remote is not None and self.remote.wants(sid):
-            crop = face_crop_jpeg(frame.gray, box)
-        t3 = time.thread_time()
-        return Analysis(faces=track.faces if box is not None else 0, box=box, tensor=tensor,
-                        scale=frame.scale, crop=crop,
-                        timings={"decode": t1 - t0, "locate": t2 - t1, "crop": t3 - t2})
+        return analyse_frame(self.settings, self.locator, track, data,
+                             self.remote is not None and self.remote.wants(sid))
 
     def analyse_and_classify(self, sid: str, track: TrackState,
                              data: bytes) -> Tuple[Analysis, np.ndarray]:
@@ -121,18 +143,26 @@ class Pipeline:
         Returns the analysis and probabilities over LABELS (all zero without a face).
         """
         analysis = self.analyse(track, data, sid)
-        if analysis.tensor is None:
-            return analysis, np.zeros(len(LABELS), dtype=np.float64)
-        probs = self.backend.classify([FaceJob(sid, analysis.tensor)])[0]
-        return analysis, np.asarray(probs, dtype=np.float64)
+        return analysis, classify_analysis(self.backend, sid, analysis)
+
+    async def _analyse_in_pool(self, session: Session, data: bytes) -> Tuple[Analysis, np.ndarray]:
+        loop = asyncio.get_running_loop()
+        if not self.processes:
+            return await loop.run_in_executor(self.pool, self.analyse_and_classify, session.sid,
+                                              session.track, data)
+        analysis, probs, track = await loop.run_in_executor(
+            self.pool, frame_worker.analyse_and_classify, session.sid,
+            frame_worker.portable(session.track), data, self.remote is not None)
+        session.track = track
+        if analysis.crop and self.remote is not None and not self.remote.wants(session.sid):
+            analysis.crop = b""
+        return analysis, probs
 
     async def process(self, session: Session, data: bytes, ts: Optional[float] = None) -> FrameResult:
         """Run one frame of `session` through the pipeline and store the new state."""
         async with session.lock:
             ts = time.time() if ts is None else ts
-            loop = asyncio.get_running_loop()
-            analysis, probs = await loop.run_in_executor(
-                self.pool, self.analyse_and_classify, session.sid, session.track, data)
+            analysis, probs = await self._analyse_in_pool(session, data)
             if analysis.crop and analysis.tensor is not None and self.remote is not None:
                 remote = await self.remote.refine(FaceJob(session.sid, analysis.tensor,
                                                           analysis.crop))

@@ -9,9 +9,13 @@ they run the same pipeline.
 from __future__ import annotations
 
 import contextlib
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import AsyncIterator, Optional, Type
 
+import numpy as np
+
+from vision_sidecar import frame_worker
 from vision_sidecar.expression import ExpressionBackend, make_backend
 from vision_sidecar.pipeline import Pipeline
 from vision_sidecar.sessions import SessionRegistry
@@ -19,21 +23,43 @@ from vision_sidecar.settings import Settings
 from vision_sidecar.store import EmotionStore, connect
 
 
+def warm_threads(pool: Executor, workers: int, pipeline: Pipeline) -> None:
+    """Start every frame thread and load its own detector (a LiteRT interpreter takes tens of
+    ms to build): otherwise the first frames on each thread wait for it and later ones queue."""
+    barrier = threading.Barrier(workers)
+    blank = np.zeros((240, 320), dtype=np.uint8)
+
+    def warm() -> None:
+        pipeline.locator.detect(blank)
+        barrier.wait(timeout=60)
+
+    for future in [pool.submit(warm) for _ in range(workers)]:
+        future.result()
+
+
 @contextlib.asynccontextmanager
 async def open_pipeline(settings: Settings, backend: Optional[ExpressionBackend] = None,
                         pipeline_class: Type[Pipeline] = Pipeline) -> AsyncIterator[Pipeline]:
     """A ready pipeline; `backend` replaces the configured one (tests, the benchmark).
 
+    The frame work runs on `settings.workers` threads, or with `settings.frame_processes` (and
+    the configured backend) in as many worker processes (`frame_worker.py`), started here.
     On exit the frame pool stops first, then the face-search thread (frames may still start
     searches), then the Redis client.
     """
     client = connect(settings.redis_url)
-    pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="frames")
+    processes = settings.frame_processes and backend is None
+    pool: Executor = (frame_worker.open_pool(settings) if processes else
+                      ThreadPoolExecutor(max_workers=settings.workers,
+                                         thread_name_prefix="frames"))
     pipeline: Optional[Pipeline] = None
     try:
         registry = SessionRegistry(settings.max_fps, settings.tau_s, settings.tau_decay_s)
         model = backend or make_backend(settings)
-        pipeline = pipeline_class(settings, model, EmotionStore(client), registry, pool)
+        pipeline = pipeline_class(settings, model, EmotionStore(client), registry, pool,
+                                  processes)
+        if not processes:
+            warm_threads(pool, settings.workers, pipeline)
         yield pipeline
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

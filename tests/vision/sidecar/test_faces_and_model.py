@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
 from emotical_shared.labels import LABELS
 from native import kernels
@@ -13,24 +14,27 @@ from vision_sidecar import samples
 from vision_sidecar.decode import decode_frame
 from vision_sidecar.expression.base import FACE_SIZE, FaceJob
 from vision_sidecar.expression.local import LocalOnnxBackend
-from vision_sidecar.faces import FaceLocator, TrackState
+from vision_sidecar.faces import BlazeDetector, FaceLocator, TrackState, make_detector
+from vision_sidecar.settings import DEFAULT_MODEL_DIR
 
 
 def grey(image: np.ndarray) -> np.ndarray:
     return decode_frame(samples.jpeg(image), 5 << 20, 1 << 24).gray
 
 
-def test_the_astronauts_face_is_found_and_the_coffee_has_none():
+def test_the_astronauts_face_is_found_and_the_empty_scene_has_none():
     locator = FaceLocator()
     faces = locator.detect(grey(samples.astronaut_bgr()))
     assert len(faces) == 1
     x, y, w, _h = faces[0]
     assert 150 < x < 200 and 40 < y < 90 and 80 < w < 120, faces  # her face, not the flag
     assert locator.detect(grey(samples.no_face_bgr())) == []
+    assert locator.detect(grey(samples.coffee_bgr())) == []
 
 
-def test_the_tracker_follows_a_moving_face_between_detections():
-    locator = FaceLocator(detect_every=5)
+@pytest.mark.parametrize("name", ["haar", "blazeface"])
+def test_the_tracker_follows_a_moving_face_between_detections(name):
+    locator = FaceLocator(detect_every=5, detector=make_detector(name, DEFAULT_MODEL_DIR))
     state = TrackState()
     centres = []
     for i in range(12):
@@ -159,3 +163,21 @@ def test_a_batch_gives_the_same_answers_as_single_calls(model_path):
     batch = backend.classify([FaceJob(str(i), t) for i, t in enumerate(tensors)])
     singles = np.vstack([backend.classify([FaceJob("s", t)]) for t in tensors])
     np.testing.assert_allclose(batch, singles, atol=1e-5)
+
+
+def test_blazeface_redetects_the_face_near_where_it_was_and_only_there():
+    detector = make_detector("blazeface", DEFAULT_MODEL_DIR)
+    assert isinstance(detector, BlazeDetector) and detector.name == "blazeface"
+    gray = grey(samples.webcam_frame(dx=30))
+    (searched,) = detector.detect(gray)
+    # the re-detection near the last box finds the same face as a whole-frame search
+    assert detector.detect_near(gray, (searched[0] - 12, searched[1] + 6, *searched[2:])) \
+        == searched
+    # a face elsewhere in the frame is not the one being followed
+    x, y, w, h = searched
+    assert detector.detect_near(gray, (x + 3 * w, y, w, h)) is None
+
+
+def test_an_unknown_detector_is_refused():
+    with pytest.raises(ValueError, match="unknown face detector"):
+        make_detector("yunet", DEFAULT_MODEL_DIR)
