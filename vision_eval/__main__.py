@@ -24,12 +24,11 @@ from tqdm import tqdm
 
 from emotical_shared.labels import LABELS
 from native import kernels
-from vision_eval.dataset import ROOT, Item, as_frame, load_bgr, read_manifest
-from vision_sidecar.blazeface import BlazeFace
+from vision_eval.dataset import ROOT, Item, as_frame, load_bgr, moving_frames, read_manifest
 from vision_sidecar.decode import decode_frame
 from vision_sidecar.expression.base import FACE_SIZE
 from vision_sidecar.expression.local import LocalOnnxBackend, fer7_matrix
-from vision_sidecar.faces import Box, FaceLocator
+from vision_sidecar.faces import Box, FaceDetector, FaceLocator, TrackState, make_detector
 from vision_sidecar.settings import DEFAULT_MODEL_DIR, FER_MODEL_FILE
 
 RESULTS = ROOT / "results"
@@ -38,15 +37,54 @@ Model = Callable[[np.ndarray], np.ndarray]  # (1, 1, 64, 64) in [-1, 1] → LABE
 
 
 def detectors(model_dir: Path) -> Dict[str, Detector]:
-    """The face detectors compared (full-frame search, as the sidecar runs it)."""
-    short, full = BlazeFace(model_dir, "blazeface"), BlazeFace(model_dir, "blazeface-full")
+    """The face detectors compared (the sidecar's own, full-frame search as it runs it)."""
+    short, full = make_detector("blazeface", model_dir), make_detector("blazeface-full", model_dir)
+    haar = make_detector("haar", model_dir)
 
     def short_then_haar(gray: np.ndarray) -> List[Box]:
         return short.detect(gray) or haar.detect(gray)
 
-    haar = FaceLocator()
     return {"haar": haar.detect, "blazeface": short.detect, "blazeface-full": full.detect,
             "blazeface+haar": short_then_haar}
+
+
+#: Frames per face in the tracking check, and the detection cadences compared.
+TRACK_FRAMES = 20
+TRACK_EVERY = (1, 5)
+
+
+@dataclass
+class Tracked:
+    """One detector × cadence over the moving sequences."""
+
+    frames: int = 0
+    found: int = 0
+    right: int = 0
+    locate_s: float = 0.0
+
+
+def tracking(items: List[Item], detector: FaceDetector, model: Model, every: int) -> Tracked:
+    """Each labelled face as TRACK_FRAMES moving widget frames through the sidecar's locator
+    (detection every `every` frames, template tracking in between): frames with a face, top-1
+    over all frames, CPU time of the locator."""
+    locator = FaceLocator(detect_every=every, detector=detector)
+    out = Tracked()
+    for k, item in enumerate(tqdm([i for i in items if i.label], leave=False,
+                                  desc=f"track {detector.name} every {every}")):
+        state = TrackState()
+        truth = LABELS.index(item.label)
+        for data in moving_frames(load_bgr(item), TRACK_FRAMES, phase=float(k)):
+            gray = decode_frame(data, 512 * 1024, 1280 * 960).gray
+            t0 = time.thread_time()
+            box = locator.locate(gray, state)
+            out.locate_s += time.thread_time() - t0
+            out.frames += 1
+            if box is None:
+                continue
+            out.found += 1
+            probs = model(kernels.prepare_faces(gray, np.array([box], dtype=np.int32), FACE_SIZE))
+            out.right += int(np.argmax(probs)) == truth
+    return out
 
 
 def models(model_dir: Path) -> Dict[str, Model]:
@@ -178,7 +216,8 @@ def _pct(a: int, b: int) -> str:
 
 
 def report(results: Dict[Tuple[str, str], Dict[str, Scores]], det_ms: Dict[str, float],
-           items: List[Item], out: Path) -> str:
+           items: List[Item], out: Path,
+           tracked: Optional[Dict[Tuple[str, int], Tracked]] = None) -> str:
     """The markdown report."""
     labelled = Counter(i.label for i in items if i.label)
     subjects = {i.subject for i in items if i.label}
@@ -209,6 +248,14 @@ def report(results: Dict[Tuple[str, str], Dict[str, Scores]], det_ms: Dict[str, 
         a = parts["all"]
         lines.append(f"| {det} | {mod} | " + " | ".join(
             _pct(a.per_class_right[k], a.per_class[k]) for k in sorted(labelled)) + " |")
+    if tracked:
+        lines += ["", f"## Tracking (each labelled face as {TRACK_FRAMES} moving widget frames, "
+                  "fer-mini-xception)", "",
+                  "| detector | detection every | frames with a face | top-1 over frames | "
+                  "locator CPU ms/frame |", "|---|---|---|---|---|"]
+        for (det, every), t in tracked.items():
+            lines.append(f"| {det} | {every} | {_pct(t.found, t.frames)} | "
+                         f"{_pct(t.right, t.frames)} | {1000 * t.locate_s / max(1, t.frames):.2f} |")
     lines += ["", "Confusion matrices: " + ", ".join(
         f"[{d} × {m}](vision-eval-{d}-{m}.png)" for d, m in results), ""]
     text = "\n".join(lines)
@@ -221,6 +268,7 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    cv2.setNumThreads(1)  # as the sidecar runs (vision_sidecar/runtime.py)
     args.out.mkdir(parents=True, exist_ok=True)
     items = read_manifest()
     results: Dict[Tuple[str, str], Dict[str, Scores]] = {}
@@ -234,7 +282,10 @@ def main() -> None:
             results[(det_name, mod_name)] = parts
             confusion_png(parts["all"], f"{det_name} x {mod_name} (rows: truth)",
                           args.out / f"vision-eval-{det_name}-{mod_name}.png")
-    print(report(results, det_ms, items, args.out))
+    tracked = {(name, every): tracking(items, make_detector(name, args.model_dir),
+                                       model_set["fer-mini-xception"], every)
+               for name in ("haar", "blazeface") for every in TRACK_EVERY}
+    print(report(results, det_ms, items, args.out, tracked))
 
 
 if __name__ == "__main__":

@@ -66,3 +66,31 @@ def as_frame(image: np.ndarray, width: int = FRAME_WIDTH, quality: int = 85) -> 
     if not ok:
         raise ValueError(f"could not encode a frame of {image.shape}")
     return buf.tobytes()
+
+
+#: The widget's camera frame (camera.js: 640×480 asked of the camera, scaled to 320 px wide,
+#: JPEG quality 0.7, about libjpeg's 70).
+CAMERA_SIZE = (640, 480)
+WIDGET_SIZE = (320, 240)
+WIDGET_QUALITY = 70
+
+
+def moving_frames(image: np.ndarray, count: int, phase: float = 0.0) -> List[bytes]:
+    """`count` widget frames of `image` as a webcam would see it (cropped to 4:3, 640×480),
+    moving up to 10 px sideways and 4 px up and down as a head does: JPEGs of 320×240 at the
+    widget's quality."""
+    h, w = image.shape[:2]
+    cw, ch = min(w, round(h * 4 / 3)), min(h, round(w * 3 / 4))
+    image = image[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw]
+    camera = cv2.resize(image, CAMERA_SIZE, interpolation=cv2.INTER_AREA)
+    out = []
+    for i in range(count):
+        shift = np.array([[1, 0, 10 * np.sin(i / 4 + phase)], [0, 1, 4 * np.cos(i / 6 + phase)]],
+                         dtype=np.float32)
+        moved = cv2.warpAffine(camera, shift, CAMERA_SIZE, borderMode=cv2.BORDER_REPLICATE)
+        small = cv2.resize(moved, WIDGET_SIZE, interpolation=cv2.INTER_AREA)
+        ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, WIDGET_QUALITY])
+        if not ok:
+            raise ValueError(f"could not encode a frame of {small.shape}")
+        out.append(buf.tobytes())
+    return out
