@@ -5,9 +5,12 @@ Parts (each measured in its own process, on a real Redis started here):
   2 worker threads, 40 sessions each keeping one frame in flight; p50/p99 latency per frame and
   the time per stage. Variants: native kernels, their numpy reference twins, and the classic
   path (full-resolution decode, full-frame Haar at scale 1.1 on every frame, same model).
-- websocket: the real sidecar process and 40 WebSocket shoppers sending 10 frames/s each
-  (each opens its session with `POST /api/sessions` and authenticates its socket as the widget
-  does); frames processed and dropped, p50/p99 latency from send to reply.
+- websocket: the real sidecar process and 40 WebSocket shoppers sending 10 frames/s each as the
+  widget does (session from `POST /api/sessions`, authenticated socket, 320×240 JPEGs at
+  quality 70 of real eval-set faces, each camera at a random phase, at most two frames
+  unanswered); five runs with their own seeds, then the old even/synthetic case and shoppers
+  away; frames processed and dropped, p50/p99 latency from send to reply, stolen CPU, the
+  sidecar's CPU (worker processes included); `--py-spy` profiles the sidecar meanwhile.
 - security: what the access checks cost: verifying a session token (once per HTTP frame, once
   per WebSocket), and the frame's Redis write as one Lua call that checks the tombstone
   against the plain HSET + XADD pipeline it replaced (event-loop time per frame).
@@ -34,7 +37,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 SESSIONS = 40
 HZ = 10.0
-WEBSOCKET_RUNS = 3
+#: WebSocket load runs with real faces at random phases (each its own seed); the goal must
+#: hold in every one.
+WEBSOCKET_RUNS = 5
 #: In the last WebSocket run, this many of the 40 shoppers have walked away from the camera.
 AWAY_SHOPPERS = 10
 
@@ -45,6 +50,18 @@ def frames(count: int = 30) -> List[bytes]:
 
     return [samples.jpeg(samples.webcam_frame(dx=int(12 * np.sin(i / 5)), dy=int(4 * np.cos(i / 7))))
             for i in range(count)]
+
+
+def real_face_frames(shoppers: int = SESSIONS, count: int = 20) -> List[List[bytes]]:
+    """Per shopper, `count` widget frames (320×240 JPEG at the widget's quality) of one real
+    face of the eval set (var/eval: CK+ frames, the astronaut), moving as a head does."""
+    from vision_eval.dataset import load_bgr, moving_frames, read_manifest
+
+    items = [i for i in read_manifest() if i.source == "EmoPy" or i.id == "skimage-astronaut"]
+    if not items:
+        raise RuntimeError("no eval-set faces: run `make setup` (scripts/setup.d/35-eval-set.sh)")
+    return [moving_frames(load_bgr(items[(k * 7) % len(items)]), count, phase=float(k))
+            for k in range(shoppers)]
 
 
 def away_frames(count: int = 30) -> List[bytes]:
@@ -63,6 +80,19 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its living children (the sidecar's frame workers)."""
+    total = cpu_seconds(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                total += cpu_seconds(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def cpu_stolen() -> Tuple[int, int]:
@@ -87,6 +117,14 @@ def pct(values: List[float], q: float) -> float:
 class ClassicPipelineMixin:
     """The textbook path: full-size grey decode and full-frame Haar (scale 1.1) every frame."""
 
+    @property
+    def haar(self):
+        from vision_sidecar.faces import HaarDetector
+
+        if not hasattr(self, "_haar"):
+            self._haar = HaarDetector()
+        return self._haar
+
     def analyse(self, track, data):
         import cv2
 
@@ -97,7 +135,7 @@ class ClassicPipelineMixin:
         t0 = time.thread_time()
         gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
         t1 = time.thread_time()
-        faces = self.locator._cascade().detectMultiScale(gray, 1.1, 5, minSize=(30, 30))
+        faces = self.haar.cascade().detectMultiScale(gray, 1.1, 5, minSize=(30, 30))
         t2 = time.thread_time()
         box = tuple(int(v) for v in max(faces, key=lambda f: f[2] * f[3])) if len(faces) else None
         tensor = (kernels.prepare_faces(gray, np.array([box], np.int32), FACE_SIZE)[0]
@@ -202,10 +240,22 @@ async def _measure_pipeline(pipeline, variant: str, seconds: float,
 # ----------------------------------------------------------------------------- websocket
 
 
-async def run_websocket(seconds: float, redis_url: str, workers: int,
-                        redis_pid: int = 0, away: int = 0) -> Dict:
-    """40 shoppers at 10 Hz against a real sidecar; the last `away` of them send frames with
-    nobody in them (a shopper who left the camera on)."""
+#: The widget's cap on frames awaiting a reply (camera.js MAX_IN_FLIGHT): a tick with two
+#: unanswered frames sends nothing.
+MAX_IN_FLIGHT = 2
+#: How late a browser's setInterval tick fires (uniform, seconds): it never fires early.
+TIMER_LATE_S = 0.004
+
+
+async def run_websocket(seconds: float, redis_url: str, workers: int, redis_pid: int = 0,
+                        away: int = 0, faces: str = "real", phases: str = "random",
+                        seed: int = 0, py_spy: str = "", env_extra: Dict[str, str] | None = None
+                        ) -> Dict:
+    """40 shoppers at 10 Hz against a real sidecar, as the widget sends: each camera ticks on
+    its own (`phases="random"`: a random phase, each tick up to TIMER_LATE_S late; `even`: the
+    40 spread evenly over the 100 ms), at most MAX_IN_FLIGHT frames unanswered. `faces="real"`:
+    each shopper a real face of the eval set in widget frames; `synthetic`: one 640×480 frame
+    of the astronaut. The last `away` shoppers send frames with nobody in them."""
     import aiohttp
 
     from stack.redis_server import free_port
@@ -217,12 +267,25 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
                EMOTICAL_LOG_LEVEL="WARNING", EMOTICAL_WS_PER_CLIENT=str(SESSIONS),
                EMOTICAL_SESSIONS_PER_MINUTE=str(2 * SESSIONS),
                EMOTICAL_SECRET=os.environ.get("EMOTICAL_SECRET") or "bench-" + "x" * 40)
+    env.update(env_extra or {})
     log = open(Path(tempfile.gettempdir()) / f"bench-sidecar-{port}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "vision_sidecar"], env=env, cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    present, empty = frames(), away_frames()
+    rng = np.random.default_rng(seed)
+    offsets = (rng.uniform(0, 1 / HZ, SESSIONS) if phases == "random"
+               else np.arange(SESSIONS) / (SESSIONS * HZ))
+    lateness = rng.uniform(0, TIMER_LATE_S if phases == "random" else 0,
+                           (SESSIONS, int((seconds + 4) * HZ) + 2))
+    if faces == "real":
+        present = real_face_frames()
+    else:
+        synthetic = frames()
+        present = [synthetic[i % len(synthetic):] + synthetic[:i % len(synthetic)]
+                   for i in range(SESSIONS)]
+    empty = away_frames()
     sent = [0]
+    skipped = [0]
     latencies: List[float] = []
     by_group: Dict[str, List[float]] = {"present": [], "away": []}
     to_server: List[float] = []
@@ -231,6 +294,8 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
     dropped = [0]
     errors = [0]
     late = [0]
+    sizes: List[int] = []
+    spy: subprocess.Popen | None = None
     try:
         async with aiohttp.ClientSession() as http:
             for _ in range(300):
@@ -251,7 +316,7 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
                 # seq -> (perf_counter, wall clock) at send
                 pending: Dict[int, Tuple[float, float]] = {}
                 group = "away" if i >= SESSIONS - away else "present"
-                data = empty if group == "away" else present
+                data = empty if group == "away" else present[i]
                 async with http.post(base + "/api/sessions", json={}) as r:
                     token = (await r.json())["session_token"]
                 async with http.ws_connect(f"{base.replace('http', 'ws')}/ws/frames") as ws:
@@ -282,30 +347,49 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
 
                     task = asyncio.create_task(reader())
                     seq = 0
-                    next_at = start + i / (SESSIONS * HZ)  # shoppers spread over the 100 ms
-                    while next_at < stop_at:
+                    tick = 0
+                    while True:
+                        next_at = start + offsets[i] + tick / HZ + lateness[i, tick]
+                        tick += 1
+                        if next_at >= stop_at:
+                            break
                         delay = next_at - time.perf_counter()
                         if delay > 0:
                             await asyncio.sleep(delay)
                         elif delay < -0.05:
                             late[0] += 1
+                        counted = time.perf_counter() >= start + warmup
+                        if len(pending) >= MAX_IN_FLIGHT:  # as the widget: skip this tick
+                            skipped[0] += counted
+                            continue
                         seq += 1
+                        frame = data[(seq + i) % len(data)]
                         pending[seq] = (time.perf_counter(), time.time())
-                        await ws.send_bytes(data[(seq + i) % len(data)])
-                        if pending[seq][0] >= start + warmup:
+                        await ws.send_bytes(frame)
+                        if counted:
                             sent[0] += 1
-                        next_at += 1.0 / HZ
+                            sizes.append(len(frame))
                     await asyncio.sleep(1.0)  # let the last replies arrive
                     await ws.close()
                     task.cancel()
 
             async def measure_cpu() -> None:
+                nonlocal spy
                 await asyncio.sleep(start + warmup - time.perf_counter())
-                before = {"sidecar": cpu_seconds(proc.pid), "clients": cpu_seconds(os.getpid()),
+                if py_spy:
+                    spy = subprocess.Popen(
+                        [str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
+                         str(proc.pid), "--duration", str(int(seconds)), "--rate", "500",
+                         "--threads", "--idle", "--nonblocking", "--format", "raw",
+                         "--output", py_spy],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                before = {"sidecar": tree_cpu_seconds(proc.pid),
+                          "clients": cpu_seconds(os.getpid()),
                           **({"redis": cpu_seconds(redis_pid)} if redis_pid else {})}
                 stolen_before = cpu_stolen()
                 await asyncio.sleep(seconds)
-                after = {"sidecar": cpu_seconds(proc.pid), "clients": cpu_seconds(os.getpid()),
+                after = {"sidecar": tree_cpu_seconds(proc.pid),
+                         "clients": cpu_seconds(os.getpid()),
                          **({"redis": cpu_seconds(redis_pid)} if redis_pid else {})}
                 stolen_after = cpu_stolen()
                 cpu.update({k: (after[k] - before[k]) / seconds for k in before})
@@ -315,14 +399,19 @@ async def run_websocket(seconds: float, redis_url: str, workers: int,
             stolen = [0.0]
             await asyncio.gather(measure_cpu(), *(shopper(i) for i in range(SESSIONS)))
     finally:
+        if spy is not None:
+            spy.wait(timeout=60)
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
     return {
         "part": "websocket", "workers": workers, "shoppers": SESSIONS, "away": away, "hz": HZ,
-        "seconds": seconds, "sent": sent[0], "processed": processed[0], "dropped": dropped[0],
+        "faces": faces, "phases": phases, "seed": seed, "seconds": seconds,
+        "frame_bytes_median": float(np.median(sizes)) if sizes else float("nan"),
+        "sent": sent[0], "processed": processed[0], "dropped": dropped[0],
         "errors": errors[0], "unanswered": sent[0] - processed[0] - dropped[0] - errors[0],
-        "client_late_sends": late[0], "fps": processed[0] / seconds,
+        "client_skipped_ticks": skipped[0], "client_late_sends": late[0],
+        "fps": processed[0] / seconds,
         "p50_ms": pct(latencies, 50) * 1e3, "p99_ms": pct(latencies, 99) * 1e3,
         "max_ms": max(latencies) * 1e3 if latencies else float("nan"),
         **{f"{group}_p{q}_ms": pct(values, q) * 1e3
@@ -412,34 +501,42 @@ def one(args: argparse.Namespace) -> Dict:
         return asyncio.run(run_pipeline(settings, args.variant, args.seconds))
     if args.part == "security":
         return asyncio.run(run_security(args.redis_url))
+    extra = dict(kv.split("=", 1) for kv in args.sidecar_env)
     return asyncio.run(run_websocket(args.seconds, args.redis_url, args.workers,
-                                     args.redis_pid, args.away))
+                                     args.redis_pid, args.away, args.faces, args.phases,
+                                     args.seed, args.py_spy, extra))
 
 
-def run_all(seconds: float) -> int:
+def run_all(seconds: float, runs: int = WEBSOCKET_RUNS) -> int:
     from tqdm import tqdm
 
     from stack.redis_server import RedisServer
 
-    # (part, variant, threads, shoppers away); the WebSocket load runs three times because
-    # its tail moves with what the host does (see cpu_stolen_pct in each result)
-    plan = [("pipeline", "native", 1, 0), ("pipeline", "native", 2, 0),
-            ("pipeline", "numpy", 1, 0), ("pipeline", "numpy", 2, 0),
-            ("pipeline", "classic", 1, 0), ("pipeline", "classic", 2, 0),
-            *[("websocket", "native", 2, 0)] * WEBSOCKET_RUNS,
-            ("websocket", "native", 2, AWAY_SHOPPERS), ("security", "native", 1, 0)]
+    # (part, variant, threads, shoppers away, faces, phases, seed): the goal runs are the
+    # `runs` WebSocket loads with real faces at random phases, one seed each; then the old
+    # easy case (one synthetic face, phases spread evenly) and shoppers away from the camera
+    plan = [("pipeline", "native", 1, 0, "", "", 0), ("pipeline", "native", 2, 0, "", "", 0),
+            ("pipeline", "numpy", 1, 0, "", "", 0), ("pipeline", "numpy", 2, 0, "", "", 0),
+            ("pipeline", "classic", 1, 0, "", "", 0), ("pipeline", "classic", 2, 0, "", "", 0),
+            *[("websocket", "native", 2, 0, "real", "random", seed)
+              for seed in range(1, runs + 1)],
+            ("websocket", "native", 2, 0, "synthetic", "even", 0),
+            ("websocket", "native", 2, AWAY_SHOPPERS, "real", "random", 99),
+            ("security", "native", 1, 0, "", "", 0)]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         redis = RedisServer(data_dir=Path(tmp) / "redis").start()
         try:
-            for part, variant, workers, away in tqdm(plan, desc="bench-vision", unit="run"):
+            for part, variant, workers, away, faces, phases, seed in tqdm(
+                    plan, desc="bench-vision", unit="run"):
                 env = dict(os.environ, PYTHONPATH=str(ROOT),
                            EMOTICAL_NATIVE="py" if variant == "numpy" else "native")
                 cmd = [sys.executable, "-m", "bench.vision_sidecar", "--part", part,
                        "--variant", variant, "--workers", str(workers),
                        "--seconds", str(seconds),
                        "--redis-url", redis.url, "--redis-pid", str(redis.pid),
-                       "--away", str(away)]
+                       "--away", str(away), "--seed", str(seed),
+                       *(["--faces", faces, "--phases", phases] if faces else [])]
                 out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
                 if out.returncode != 0:
                     print(out.stderr, file=sys.stderr)
@@ -456,7 +553,8 @@ def run_all(seconds: float) -> int:
 
 
 def print_report(results: List[Dict]) -> None:
-    print(f"\nVision sidecar, 640×480 JPEG with one face, {os.cpu_count()} cores")
+    print(f"\nVision sidecar, {os.cpu_count()} cores; in-process pipeline: 640×480 JPEG with "
+          "one face")
     print("\nPipeline in process (bytes in → Redis written), 40 sessions (classic: 2 per "
           "thread), one frame in flight each")
     print(f"{'path':<10}{'threads':>8}{'frames/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
@@ -478,11 +576,14 @@ def print_report(results: List[Dict]) -> None:
     loads = [r for r in results if r["part"] == "websocket"]
     for r in loads:
         print(f"\nWebSocket load: {r['shoppers']} shoppers × {r['hz']:g} Hz for "
-              f"{r['seconds']:g} s against the real sidecar ({r['workers']} threads)"
+              f"{r['seconds']:g} s against the real sidecar ({r['workers']} threads), "
+              f"{r.get('faces', 'synthetic')} faces ({r.get('frame_bytes_median', 0):.0f} B "
+              f"median), {r.get('phases', 'even')} phases (seed {r.get('seed', 0)})"
               + (f"; {r['away']} of them away from the camera (frames of an empty scene)"
                  if r.get("away") else ""))
         print(f"sent {r['sent']}, processed {r['processed']} ({r['fps']:.1f}/s), dropped "
-              f"{r['dropped']}, errors {r['errors']}, unanswered {r['unanswered']}; "
+              f"{r['dropped']}, errors {r['errors']}, unanswered {r['unanswered']}, ticks "
+              f"skipped with {MAX_IN_FLIGHT} unanswered {r.get('client_skipped_ticks', 0)}; "
               f"latency p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max "
               f"{r['max_ms']:.1f} ms")
         if r.get("away"):
@@ -505,13 +606,23 @@ def print_report(results: List[Dict]) -> None:
                   f"with the tombstone check {r['write_client_cpu_us_lua']:.1f} µs (wall "
                   f"{r['write_wall_us_plain']:.1f} vs {r['write_wall_us_lua']:.1f} µs; Redis "
                   f"{r['redis_usec_per_evalsha']:.1f} µs per script call)")
-    goal_runs = [r for r in loads if not r.get("away")]
+    goal_runs = [r for r in loads if not r.get("away") and r.get("faces") == "real"
+                 and r.get("phases") == "random"]
     if goal_runs:
-        met = [r["dropped"] == 0 and r["unanswered"] == 0 and r["p99_ms"] < 50
-               for r in goal_runs]
-        tails = ", ".join(f"{r['p99_ms']:.1f}" for r in goal_runs)
-        print(f"\ngoal (40 shoppers with a face, none dropped, p99 < 50 ms): met in "
-              f"{sum(met)} of {len(met)} runs; p99 {tails} ms")
+        print("\nGoal runs (40 shoppers, real faces, random phases): run, p50 / p99 / max ms, "
+              "answered, steal %, sidecar cores")
+        for r in goal_runs:
+            answered = r["dropped"] == 0 and r["unanswered"] == 0 and r["errors"] == 0
+            print(f"  seed {r['seed']}: {r['p50_ms']:.1f} / {r['p99_ms']:.1f} / "
+                  f"{r['max_ms']:.1f}, {'all' if answered else 'NOT all'} "
+                  f"({r['processed']}/{r['sent']}), {r['cpu_stolen_pct']:.1f}%, "
+                  f"{r['cpu_cores_used'].get('sidecar', float('nan')):.2f}")
+        met = [r["dropped"] == 0 and r["unanswered"] == 0 and r["errors"] == 0
+               and r["p99_ms"] < 50 for r in goal_runs]
+        worst = max(goal_runs, key=lambda r: r["p99_ms"])
+        print(f"goal (all answered, p99 < 50 ms in every run): met in {sum(met)} of "
+              f"{len(met)} runs; worst p99 {worst['p99_ms']:.1f} ms (seed {worst['seed']}, "
+              f"{worst['cpu_stolen_pct']:.1f}% stolen)")
 
 
 def main() -> int:
@@ -524,9 +635,19 @@ def main() -> int:
     parser.add_argument("--redis-pid", type=int, default=0, help="to report Redis' CPU use")
     parser.add_argument("--away", type=int, default=0,
                         help="websocket: how many of the shoppers send frames with nobody in them")
+    parser.add_argument("--faces", choices=["real", "synthetic"], default="real",
+                        help="websocket: eval-set faces in widget frames, or the 640×480 astronaut")
+    parser.add_argument("--phases", choices=["random", "even"], default="random",
+                        help="websocket: independent camera phases, or spread evenly")
+    parser.add_argument("--seed", type=int, default=0, help="websocket: the phases' seed")
+    parser.add_argument("--py-spy", default="", help="websocket: py-spy the sidecar into PATH")
+    parser.add_argument("--sidecar-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="websocket: a setting for the sidecar process (repeatable)")
+    parser.add_argument("--runs", type=int, default=WEBSOCKET_RUNS,
+                        help="all parts: WebSocket load runs with real faces at random phases")
     args = parser.parse_args()
     if args.part is None:
-        return run_all(args.seconds)
+        return run_all(args.seconds, args.runs)
     if not args.redis_url:
         parser.error("--redis-url is needed with --part")
     print(json.dumps(one(args)))

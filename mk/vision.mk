@@ -10,7 +10,7 @@ sidecar: setup ## run the vision sidecar alone (needs a Redis at $$REDIS_URL; po
 native: ## rebuild the Cython core in place (make setup does this when it is out of date)
 	@$(VIS_PY) setup.py -q build_ext --inplace
 
-bench-vision: setup ## sidecar benchmark: pipeline frames/s (1 and 2 threads), numpy and classic paths, 40 WebSocket shoppers
+bench-vision: setup ## sidecar benchmark: pipeline frames/s (1 and 2 threads), numpy and classic paths; 5 runs of 40 WebSocket shoppers with real faces at random phases (p50/p99, steal, CPU)
 	@$(CPU_LOCK) $(VIS_PY) -m bench.vision_sidecar
 
 eval-vision: setup ## every face detector × expression model on the labelled real-face set → results/vision-eval.md
