@@ -12,9 +12,15 @@ then, over the REST channel with a session token, one message at a time:
 * **paired** (with `--compare ENDPOINTS`): a second Rasa on the same Redis and action server
   runs the other tracker store; `--short` 8-turn conversations, each message sent to both (the
   order alternating), so both see the same machine load.
+* **events per turn** of the 160-turn conversation, by type and, for `slot`, by slot name.
 
-    .venv/vision/bin/python -m bench.bot_turns [--turns 160] [--turns-max 1000]
+Every part is run `--runs` times (3; the long one on the compared store `--compared-runs`
+times, 1: it takes minutes). Each run's figures are kept and printed; the summary gives, per
+band, the spread of the runs' medians and the worst run (highest p99), never the best.
+
+    .venv/vision/bin/python -m bench.bot_turns [--turns 160] [--turns-max 1000] [--runs 3]
         [--compare-stock | --compare ENDPOINTS] [--short 25] [--long-compared]
+        [--compared-runs 1]
 
 Figures in results/bench/bot_turns.json.
 """
@@ -26,6 +32,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -83,15 +90,34 @@ def conversation_sizes(stack: Stack, red: redis.Redis, sender: str,
     events = tracker.get("events") or []
     assert rasa.proc is not None
     return {"redis_bytes": redis_bytes, "redis_keys": sorted(k.decode() for k in keys),
-            "events": len(events), "rasa_rss_bytes": rss_bytes(rasa.proc.pid)}
+            "events": len(events), "events_by_type": event_counts(events),
+            "rasa_rss_bytes": rss_bytes(rasa.proc.pid)}
+
+
+def event_counts(events: List[Dict[str, Any]]) -> Dict[str, int]:
+    """Events by type, `slot` events also by slot name (`slot:<name>`), and those that set a
+    slot to the value an earlier event of the conversation had set it to (`slot_unchanged`:
+    they carry nothing), most first."""
+    counts = Counter(str(e.get("event")) for e in events)
+    held: Dict[str, Any] = {}
+    for e in events:
+        if e.get("event") != "slot":
+            continue
+        name = str(e.get("name"))
+        counts[f"slot:{name}"] += 1
+        if name in held and held[name] == e.get("value"):
+            counts["slot_unchanged"] += 1
+            counts[f"slot_unchanged:{name}"] += 1
+        held[name] = e.get("value")
+    return dict(counts.most_common())
 
 
 def long_conversation(stack: Stack, red: redis.Redis, rasa: Service, turns: int,
                       turns_max: int, give_up_ms: float,
-                      rasa_url: Optional[str] = None) -> Dict[str, Any]:
+                      rasa_url: Optional[str] = None, suffix: str = "") -> Dict[str, Any]:
     """Run one conversation to `turns` (then on to `turns_max`), timing every turn."""
     rasa_url = rasa_url or stack.rasa_url
-    sender = "bench-long" if rasa_url == stack.rasa_url else "bench-long-compared"
+    sender = ("bench-long" if rasa_url == stack.rasa_url else "bench-long-compared") + suffix
     token = stack.session_token(sender)
     times: List[float] = []
     sizes: Dict[str, Any] = {}
@@ -113,7 +139,8 @@ def long_conversation(stack: Stack, red: redis.Redis, rasa: Service, turns: int,
                               for lo in (181, 381, 581, 781, 981) if len(times) >= lo + 19]}
 
 
-def paired_short(stack: Stack, other_url: str, conversations: int) -> Dict[str, Any]:
+def paired_short(stack: Stack, other_url: str, conversations: int,
+                 run: int = 0) -> Dict[str, Any]:
     """8-turn conversations, each message to this stack's Rasa and to `other_url`'s.
 
     Each Rasa talks to its own shopper (session ids `-a` and `-b`), so neither store nor the
@@ -122,8 +149,8 @@ def paired_short(stack: Stack, other_url: str, conversations: int) -> Dict[str, 
     mine: List[float] = []
     other: List[float] = []
     for c in range(conversations):
-        token_a = stack.session_token(f"bench-short-{c}-a")
-        token_b = stack.session_token(f"bench-short-{c}-b")
+        token_a = stack.session_token(f"bench-short-{run}-{c}-a")
+        token_b = stack.session_token(f"bench-short-{run}-{c}-b")
         for i, text in enumerate(MESSAGES):
             if (c + i) % 2:
                 other.append(timed_turn(other_url, token_b, text))
@@ -176,6 +203,10 @@ def main() -> None:
     parser.add_argument("--short", type=int, default=25, help="paired 8-turn conversations")
     parser.add_argument("--long-compared", action="store_true",
                         help="also run the long conversation (to --turns) on the compared store")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="times each part is run (the long one on the compared store: "
+                        "--compared-runs)")
+    parser.add_argument("--compared-runs", type=int, default=1)
     parser.add_argument("--model", type=Path, default=None,
                         help="model archive (default: the one for the current data)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "bot_turns.json")
@@ -209,31 +240,77 @@ def run(stack: Stack, tmp: Path, args: argparse.Namespace) -> Dict[str, Any]:
         try:
             other.wait_healthy(START_TIMEOUT_S)
             other_url = other.health_url.split("/status")[0]
+            warm_other = stack.session_token("bench-warm-compared")
             for i in range(WARMUP_TURNS):
-                rest_turn(other_url, warm, MESSAGES[i % len(MESSAGES)])
-            result["paired"] = paired_short(stack, other_url, args.short)
+                rest_turn(other_url, warm_other, MESSAGES[i % len(MESSAGES)])
+            result["paired_runs"] = [paired_short(stack, other_url, args.short, run)
+                                     for run in range(args.runs)]
             if args.long_compared:
-                result["long_compared"] = long_conversation(
-                    stack, red, other, args.turns, args.turns, args.give_up_ms, other_url)
+                result["long_compared_runs"] = [
+                    long_conversation(stack, red, other, args.turns, args.turns,
+                                      args.give_up_ms, other_url, f"-{run}")
+                    for run in range(args.compared_runs)]
         finally:
             other.stop()
-    result["long"] = long_conversation(stack, red, rasa, args.turns, args.turns_max,
-                                       args.give_up_ms)
+    # The last run goes on to --turns-max for the sizes there.
+    result["long_runs"] = [
+        long_conversation(stack, red, rasa, args.turns,
+                          args.turns_max if run == args.runs - 1 else args.turns,
+                          args.give_up_ms, suffix=f"-{run}")
+        for run in range(args.runs)]
+    result["summary"] = {"long": summary(result["long_runs"])}
+    if result.get("long_compared_runs"):
+        result["summary"]["long_compared"] = summary(result["long_compared_runs"])
+    if result.get("paired_runs"):
+        result["summary"]["paired"] = paired_summary(result["paired_runs"])
     return result
 
 
+def summary(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Across runs of the long conversation: per band the runs' medians (spread) and maxima,
+    the p99s, and which run was worst (highest p99)."""
+    worst = max(range(len(runs)), key=lambda i: runs[i]["p99_ms"])
+    bands = []
+    for i, band in enumerate(runs[0]["bands"]):
+        medians = [r["bands"][i]["median_ms"] for r in runs if len(r["bands"]) > i]
+        maxima = [r["bands"][i]["max_ms"] for r in runs if len(r["bands"]) > i]
+        bands.append({"turns": band["turns"], "medians_ms": medians,
+                      "median_spread_ms": [min(medians), max(medians)],
+                      "worst_max_ms": max(maxima)})
+    return {"runs": len(runs), "bands": bands, "p99s_ms": [r["p99_ms"] for r in runs],
+            "worst_run": worst + 1}
+
+
+def paired_summary(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Across paired runs: each run's p50s and paired difference, and the worst difference."""
+    return {"p50s_ms": [[r["endpoints_yml"]["p50_ms"], r["compared"]["p50_ms"]] for r in runs],
+            "paired_diffs_ms": [r["median_paired_diff_ms"] for r in runs],
+            "worst_paired_diff_ms": max(r["median_paired_diff_ms"] for r in runs)}
+
+
 def report(result: Dict[str, Any]) -> None:
-    """Print the figures as the README tables them."""
-    if "long_compared" in result:
-        print("Compared store:")
-        report_long(result["long_compared"])
-        print("endpoints.yml store:")
-    report_long(result["long"])
-    if "paired" in result:
-        p = result["paired"]
-        print(f"Paired short conversations ({p['messages']} messages each):")
+    """Print each run, then the summary, as the README tables them."""
+    for i, long in enumerate(result.get("long_compared_runs") or []):
+        print(f"Compared store, run {i + 1}:")
+        report_long(long)
+    for i, long in enumerate(result["long_runs"]):
+        print(f"endpoints.yml store, run {i + 1}:")
+        report_long(long)
+    for name, summ in result["summary"].items():
+        if name == "paired":
+            continue
+        print(f"Summary, {name} ({summ['runs']} runs, worst run {summ['worst_run']}):")
+        print("| turns | medians of the runs | worst max |\n| --- | --- | --- |")
+        for band in summ["bands"]:
+            print(f"| {band['turns']} | {' / '.join(f'{m}' for m in band['medians_ms'])} ms | "
+                  f"{band['worst_max_ms']} ms |")
+        print(f"  p99 of the runs: {summ['p99s_ms']} ms")
+    for i, p in enumerate(result.get("paired_runs") or []):
+        print(f"Paired short conversations, run {i + 1} ({p['messages']} messages each):")
         print(f"  endpoints.yml: {p['endpoints_yml']}   compared: {p['compared']}   "
               f"median paired diff {p['median_paired_diff_ms']} ms")
+    if "paired" in result["summary"]:
+        print(f"Paired summary: {result['summary']['paired']}")
 
 
 def report_long(long: Dict[str, Any]) -> None:
@@ -250,6 +327,8 @@ def report_long(long: Dict[str, Any]) -> None:
     for turns, size in long["sizes"].items():
         print(f"  at {turns} turns: {size['events']} events, Redis {size['redis_bytes']} bytes in "
               f"{len(size['redis_keys'])} keys, Rasa RSS {size['rasa_rss_bytes'] / 2**20:.0f} MiB")
+        per_turn = {k: round(v / int(turns), 2) for k, v in size["events_by_type"].items()}
+        print(f"    events per turn: {per_turn}")
 
 
 if __name__ == "__main__":
