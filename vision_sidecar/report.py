@@ -35,7 +35,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from aiohttp import web
 
 from emotical_shared.chapters import VIDEO_TYPES, webvtt
-from emotical_shared.labels import FER7_TO_LABEL, LABELS, REKOGNITION_TO_LABEL
+from emotical_shared.labels import LABELS
 from emotical_shared.logs import event
 from emotical_shared.scoring import frame_valence, session_scores
 from vision_sidecar.access import SessionAccess, request_session, session_route
@@ -51,11 +51,6 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: Default and largest number of history rows in one report page.
 MAX_PAGE_ROWS = 2000
-#: What each backend reads from a face, in the shared labels (for the consent text).
-BACKEND_LABELS = {
-    "local": sorted(set(FER7_TO_LABEL.values())),
-    "rekognition": sorted(set(REKOGNITION_TO_LABEL.values()) | set(FER7_TO_LABEL.values())),
-}
 BACKEND_DESCRIPTIONS = {
     "local": "an expression model running on this server; no image leaves it",
     "rekognition": ("AWS Rekognition reads a crop of the face a few times a minute; the model "
@@ -172,18 +167,20 @@ def profile_json(uid: str, profile: ProfileRecords) -> Dict[str, Any]:
 def build_report(sid: str, records: SessionRecords, profile: Optional[Dict[str, Any]] = None,
                  score_history: Optional[List[Entry]] = None,
                  page: Optional[Dict[str, Any]] = None, with_score: bool = True,
-                 video: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+                 video: Optional[Dict[str, Any]] = None,
+                 labels: Sequence[str] = LABELS) -> Dict[str, Any]:
     """The report JSON of session `sid`: every stored record, parsed, plus its scores.
 
     The score is computed over `score_history` (default: the page's history), or left out
     (null) without `with_score` (later pages). `video` is the product's video (`url`,
-    `chapters`: the per-chapter table of `chapters.chapter_rows`), None without one."""
+    `chapters`: the per-chapter table of `chapters.chapter_rows`), None without one.
+    `labels`: those the expression backend reads (the report draws only these)."""
     chat = [parse_chat_entry(i, f) for i, f in records.chat]
     scored = records.history if score_history is None else score_history
     return {
         "session_id": sid,
         "generated_at": time.time(),
-        "labels": list(LABELS),
+        "labels": list(labels),
         "meta": records.meta,
         "emotion": records.emotion or None,
         "history": [parse_history_entry(i, f) for i, f in records.history],
@@ -200,11 +197,12 @@ def build_report(sid: str, records: SessionRecords, profile: Optional[Dict[str, 
 
 def render_report(sid: str, records: SessionRecords, profile: Dict[str, Any],
                   score_history: Optional[List[Entry]], page: Dict[str, Any],
-                  video: Optional[Dict[str, Any]] = None) -> bytes:
+                  video: Optional[Dict[str, Any]] = None,
+                  labels: Sequence[str] = LABELS) -> bytes:
     """The report as JSON bytes (runs on the report thread); no score without a history to
     score (`score_history` None: a later page)."""
     report = build_report(sid, records, profile, score_history, page,
-                          with_score=score_history is not None, video=video)
+                          with_score=score_history is not None, video=video, labels=labels)
     return json.dumps(report, indent=1).encode()
 
 
@@ -241,7 +239,7 @@ async def get_config(request: web.Request) -> web.Response:
     return web.json_response({"rasa_url": rasa_origins(settings, request)[0],
                               "socket_path": "/socket.io", "max_fps": settings.max_fps,
                               "backend": backend,
-                              "backend_labels": BACKEND_LABELS.get(backend, list(LABELS)),
+                              "backend_labels": list(request.app[BACKEND].labels),
                               "backend_description": BACKEND_DESCRIPTIONS.get(backend, backend)})
 
 
@@ -306,7 +304,7 @@ async def get_report(request: web.Request, access: SessionAccess) -> web.Respons
             "total": records.history_total}
     body = await asyncio.get_running_loop().run_in_executor(
         app[REPORT_POOL], render_report, sid, records, profile, score_history, page,
-        report_video(app[SETTINGS], records))
+        report_video(app[SETTINGS], records), app[BACKEND].labels)
     event(log, logging.INFO, "report_read", frames=len(records.history),
           messages=len(records.chat))
     headers = {"Cache-Control": "no-store"}

@@ -336,6 +336,8 @@ def test_the_config_names_the_backend_and_what_it_reads(redis_url, model_path):
 
     _, _, body = in_process(settings_for(redis_url), LocalOnnxBackend(model_path), talk)
     assert body["backend"] == "local" and "happy" in body["backend_labels"]
+    assert body["backend_labels"] == list(LocalOnnxBackend.labels)  # the backend's own list
+    assert "confused" not in body["backend_labels"]  # no local model reads it
     assert "no image leaves" in body["backend_description"]
 
 
