@@ -123,11 +123,16 @@ def run_cv(args: argparse.Namespace) -> Dict[str, Results]:
     eval_config(args.config, config, args.epochs)
     arms = [a for a in ARMS if a in args.arms]
     out: Dict[str, Results] = {}
-    bar = tqdm(total=len(arms) * len(folds), desc="cv", unit="fold")
+    chosen = sorted(set(args.only_folds or range(len(folds))))
+    if any(not 0 <= i < len(folds) for i in chosen):
+        raise RuntimeError(f"--only-folds: folds are numbered 0..{len(folds) - 1}")
+    bar = tqdm(total=len(arms) * len(chosen), desc="cv", unit="fold")
     for arm in arms:
         intent_results: List[Any] = []
         entity_results: List[Any] = []
         for i, (train, test) in enumerate(folds):
+            if i not in chosen:
+                continue
             bar.set_postfix_str(f"{arm} fold {i + 1}/{len(folds)}")
             fold = work / arm / f"fold-{i}"
             fold.mkdir(parents=True)
@@ -152,7 +157,9 @@ def run_cv(args: argparse.Namespace) -> Dict[str, Results]:
         if entity_results:
             evaluate_entities(entity_results, _get_active_entity_extractors(entity_results),
                               str(results_dir), False, True, True, True)
-        out[arm] = write_report(results_dir, f"make cv ({args.folds} folds, {arm})")
+        scope = (f"{args.folds} folds" if len(chosen) == len(folds) else
+                 f"fold {', '.join(str(i) for i in chosen)} of {args.folds}")
+        out[arm] = write_report(results_dir, f"make cv ({scope}, {arm})")
     bar.close()
     (args.out / "summary.md").write_text(summary(out), encoding="utf-8")
     plot_arms(out, args.out / "per-intent-f1.png")
@@ -170,6 +177,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=100, help="DIET epochs (config.yml: 100)")
     p.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
+    p.add_argument("--only-folds", nargs="+", type=int, metavar="I",
+                   help="test only these folds (0-based; same folds as a full run): a quick "
+                        "A/B of a change, not the goal figure")
     p.add_argument("--out", type=Path, default=ROOT / "results" / "cv")
     p.add_argument("--workdir", type=Path, default=ROOT / "var" / "cv")
     p.add_argument("--vision-python", default=os.environ.get(

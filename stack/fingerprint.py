@@ -19,6 +19,7 @@ MODEL_INPUTS = (
     "data",
     "bot/components.py",
     "bot/sentiment.py",
+    "bot/sentiment_features.py",
     "bot/action_validation.py",
     "requirements/bot.lock",
 )
