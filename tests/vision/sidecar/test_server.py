@@ -166,8 +166,13 @@ def test_the_api_allows_the_configured_origins_only(sidecar):
         assert "Access-Control-Allow-Origin" not in head, other
 
 
-async def _ws_session(url: str, frames: list, interval: float, sid: str) -> list:
-    replies = []
+async def _ws_session(url: str, frames: list, interval: float, sid: str,
+                      lockstep: bool = False) -> list:
+    """Send `frames` on one authenticated socket, `interval` s apart, and collect one reply
+    each. With `lockstep`, each frame waits for the previous frame's reply first, so nothing is
+    ever replaced by a newer frame however slow the machine (the latest-wins case is the
+    zero-interval test's)."""
+    replies: list = []
     async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
         await ws.send_json({"type": "auth", "token": session_token(sid)})
         ready = await ws.receive_json(timeout=10)
@@ -180,11 +185,13 @@ async def _ws_session(url: str, frames: list, interval: float, sid: str) -> list
                     return
 
         task = asyncio.create_task(reader())
-        for frame in frames:
+        for sent, frame in enumerate(frames, start=1):
             if isinstance(frame, str):
                 await ws.send_str(frame)
             else:
                 await ws.send_bytes(frame)
+            while lockstep and len(replies) < sent and not task.done():
+                await asyncio.sleep(0.01)
             await asyncio.sleep(interval)
         await asyncio.wait_for(task, 20)
     return replies
@@ -192,7 +199,7 @@ async def _ws_session(url: str, frames: list, interval: float, sid: str) -> list
 
 def test_websocket_frames_get_one_reply_each(sidecar, webcam_jpeg):
     url = sidecar.url.replace("http", "ws") + "/ws/frames"
-    replies = asyncio.run(_ws_session(url, [webcam_jpeg] * 8, 0.11, "ws-1"))
+    replies = asyncio.run(_ws_session(url, [webcam_jpeg] * 8, 0.11, "ws-1", lockstep=True))
     assert sorted(r["seq"] for r in replies) == list(range(1, 9))
     assert all(not r.get("dropped") for r in replies), replies
     assert all(r["face_present"] and r["dominant"] == "happy" for r in replies)
