@@ -10,7 +10,8 @@ Parts (each measured in its own process, on a real Redis started here):
   quality 70 of real eval-set faces, each camera at a random phase, at most two frames
   unanswered); five runs with their own seeds, then the old even/synthetic case and shoppers
   away; frames processed and dropped, p50/p99 latency from send to reply, stolen CPU, the
-  sidecar's CPU (worker processes included); `--py-spy` profiles the sidecar meanwhile.
+  sidecar's CPU (worker processes included); `--py-spy` profiles the sidecar meanwhile and
+  `--busy-cores N` keeps N cores busy beside it (a machine other jobs share).
 - security: what the access checks cost: verifying a session token (once per HTTP frame, once
   per WebSocket), and the frame's Redis write as one Lua call that checks the tombstone
   against the plain HSET + XADD pipeline it replaced (event-loop time per frame).
@@ -125,7 +126,7 @@ class ClassicPipelineMixin:
             self._haar = HaarDetector()
         return self._haar
 
-    def analyse(self, track, data):
+    def analyse(self, track, data, sid=""):
         import cv2
 
         from native import kernels
@@ -179,8 +180,8 @@ async def _measure_pipeline(pipeline, variant: str, seconds: float,
     stage = {"decode": 0.0, "locate": 0.0, "crop": 0.0}
     analyse = pipeline.analyse
 
-    def timed_analyse(track, data):
-        result = analyse(track, data)
+    def timed_analyse(track, data, sid=""):
+        result = analyse(track, data, sid)
         for k, v in result.timings.items():
             stage[k] += v
         return result
@@ -249,13 +250,14 @@ TIMER_LATE_S = 0.004
 
 async def run_websocket(seconds: float, redis_url: str, workers: int, redis_pid: int = 0,
                         away: int = 0, faces: str = "real", phases: str = "random",
-                        seed: int = 0, py_spy: str = "", env_extra: Dict[str, str] | None = None
-                        ) -> Dict:
+                        seed: int = 0, py_spy: str = "", env_extra: Dict[str, str] | None = None,
+                        busy: int = 0) -> Dict:
     """40 shoppers at 10 Hz against a real sidecar, as the widget sends: each camera ticks on
     its own (`phases="random"`: a random phase, each tick up to TIMER_LATE_S late; `even`: the
     40 spread evenly over the 100 ms), at most MAX_IN_FLIGHT frames unanswered. `faces="real"`:
     each shopper a real face of the eval set in widget frames; `synthetic`: one 640×480 frame
-    of the astronaut. The last `away` shoppers send frames with nobody in them."""
+    of the astronaut. The last `away` shoppers send frames with nobody in them. `busy`
+    processes spin on the CPU meanwhile (a machine that other jobs keep busy)."""
     import aiohttp
 
     from stack.redis_server import free_port
@@ -296,6 +298,7 @@ async def run_websocket(seconds: float, redis_url: str, workers: int, redis_pid:
     late = [0]
     sizes: List[int] = []
     spy: subprocess.Popen | None = None
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
     try:
         async with aiohttp.ClientSession() as http:
             for _ in range(300):
@@ -399,6 +402,9 @@ async def run_websocket(seconds: float, redis_url: str, workers: int, redis_pid:
             stolen = [0.0]
             await asyncio.gather(measure_cpu(), *(shopper(i) for i in range(SESSIONS)))
     finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
         if spy is not None:
             spy.wait(timeout=60)
         proc.terminate()
@@ -406,6 +412,7 @@ async def run_websocket(seconds: float, redis_url: str, workers: int, redis_pid:
         log.close()
     return {
         "part": "websocket", "workers": workers, "shoppers": SESSIONS, "away": away, "hz": HZ,
+        "busy_cores": busy,
         "faces": faces, "phases": phases, "seed": seed, "seconds": seconds,
         "frame_bytes_median": float(np.median(sizes)) if sizes else float("nan"),
         "sent": sent[0], "processed": processed[0], "dropped": dropped[0],
@@ -504,7 +511,7 @@ def one(args: argparse.Namespace) -> Dict:
     extra = dict(kv.split("=", 1) for kv in args.sidecar_env)
     return asyncio.run(run_websocket(args.seconds, args.redis_url, args.workers,
                                      args.redis_pid, args.away, args.faces, args.phases,
-                                     args.seed, args.py_spy, extra))
+                                     args.seed, args.py_spy, extra, args.busy_cores))
 
 
 def run_all(seconds: float, runs: int = WEBSOCKET_RUNS) -> int:
@@ -643,6 +650,8 @@ def main() -> int:
     parser.add_argument("--py-spy", default="", help="websocket: py-spy the sidecar into PATH")
     parser.add_argument("--sidecar-env", action="append", default=[], metavar="NAME=VALUE",
                         help="websocket: a setting for the sidecar process (repeatable)")
+    parser.add_argument("--busy-cores", type=int, default=0,
+                        help="websocket: processes spinning on the CPU beside the load")
     parser.add_argument("--runs", type=int, default=WEBSOCKET_RUNS,
                         help="all parts: WebSocket load runs with real faces at random phases")
     args = parser.parse_args()

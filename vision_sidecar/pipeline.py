@@ -1,13 +1,14 @@
 """One frame's way: bytes → grey frame → shopper's face → model input → expression → smoothed
 state → Redis.
 
-Decoding, face finding, the crop kernel and the expression model run as one job on the thread
-pool (OpenCV, the native kernel and onnxruntime release the GIL): one hand-over to a pool thread
-and one back per frame. Batching the model across sessions was measured and dropped: it saved
-0.04 ms of CPU per face (0.41 ms alone, 0.37 in batches of 6) but cost every frame a second
-trip through the pool queue: under the 40-shopper load, p50 was about twice as long with it. Smoothing (a few microseconds,
-native) runs on the event loop, and the Redis write is coalesced across sessions. Frames of one
-session are processed one at a time, in order (the session lock).
+Decoding, face finding, the crop kernel and the expression model run as one job, by default in
+a worker process (`frame_worker.WorkerPool`: one process per core, each a single thread, fed
+over a socket by the event loop), or on the thread pool (`EMOTICAL_FRAME_PROCESSES=false`, and
+whenever a backend is handed in, as the in-process tests do). Batching the model across
+sessions was measured and dropped: it saved 0.04 ms of CPU per face (0.41 ms alone, 0.37 in
+batches of 6) but cost every frame a second trip through the queue. Smoothing (a few
+microseconds, native) runs on the event loop, and the Redis write is coalesced across
+sessions. Frames of one session are processed one at a time, in order (the session lock).
 """
 
 from __future__ import annotations
@@ -104,13 +105,16 @@ def classify_analysis(backend: ExpressionBackend, sid: str, analysis: Analysis) 
 class Pipeline:
     """The frame pipeline shared by the WebSocket, the HTTP upload and developer mode.
 
-    `pool` is a thread pool, or (`processes`) a pool of `frame_worker` processes, which run the
-    local model of their own and need no `backend` call here."""
+    `pool` is a thread pool (the frame work without `workers`, and other blocking calls such
+    as developer mode's camera reads); `workers`, when given, runs the frame work in
+    `frame_worker` processes, which run the local model of their own and need no `backend`
+    call here."""
 
     def __init__(self, settings: Settings, backend: ExpressionBackend, store: EmotionStore,
-                 registry: SessionRegistry, pool: Executor, processes: bool = False) -> None:
+                 registry: SessionRegistry, pool: Executor,
+                 workers: Optional[frame_worker.WorkerPool] = None) -> None:
         self.settings = settings
-        self.processes = processes
+        self.workers = workers
         self.backend = backend
         self.store = store
         self.registry = registry
@@ -146,13 +150,11 @@ class Pipeline:
         return analysis, classify_analysis(self.backend, sid, analysis)
 
     async def _analyse_in_pool(self, session: Session, data: bytes) -> Tuple[Analysis, np.ndarray]:
-        loop = asyncio.get_running_loop()
-        if not self.processes:
-            return await loop.run_in_executor(self.pool, self.analyse_and_classify, session.sid,
-                                              session.track, data)
-        analysis, probs, track = await loop.run_in_executor(
-            self.pool, frame_worker.analyse_and_classify, session.sid,
-            frame_worker.portable(session.track), data, self.remote is not None)
+        if self.workers is None:
+            return await asyncio.get_running_loop().run_in_executor(
+                self.pool, self.analyse_and_classify, session.sid, session.track, data)
+        analysis, probs, track = await self.workers.run(session.sid, session.track, data,
+                                                        self.remote is not None)
         session.track = track
         if analysis.crop and self.remote is not None and not self.remote.wants(session.sid):
             analysis.crop = b""

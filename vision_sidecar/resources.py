@@ -42,26 +42,30 @@ async def open_pipeline(settings: Settings, backend: Optional[ExpressionBackend]
                         pipeline_class: Type[Pipeline] = Pipeline) -> AsyncIterator[Pipeline]:
     """A ready pipeline; `backend` replaces the configured one (tests, the benchmark).
 
-    The frame work runs on `settings.workers` threads, or with `settings.frame_processes` (and
-    the configured backend) in as many worker processes (`frame_worker.py`), started here.
-    On exit the frame pool stops first, then the face-search thread (frames may still start
-    searches), then the Redis client.
+    The frame work runs with `settings.frame_processes` (and the configured backend) in
+    `settings.workers` worker processes (`frame_worker.WorkerPool`), started here with their
+    models loaded, else on as many threads. On exit the workers and the thread pool stop
+    first, then the face-search thread (frames may still start searches), then the Redis
+    client.
     """
     client = connect(settings.redis_url)
     processes = settings.frame_processes and backend is None
-    pool: Executor = (frame_worker.open_pool(settings) if processes else
-                      ThreadPoolExecutor(max_workers=settings.workers,
-                                         thread_name_prefix="frames"))
+    pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="frames")
+    workers: Optional[frame_worker.WorkerPool] = None
     pipeline: Optional[Pipeline] = None
     try:
+        if processes:
+            workers = await frame_worker.WorkerPool(settings, settings.workers).start()
         registry = SessionRegistry(settings.max_fps, settings.tau_s, settings.tau_decay_s)
         model = backend or make_backend(settings)
         pipeline = pipeline_class(settings, model, EmotionStore(client), registry, pool,
-                                  processes)
+                                  workers)
         if not processes:
             warm_threads(pool, settings.workers, pipeline)
         yield pipeline
     finally:
+        if workers is not None:
+            await workers.close()
         pool.shutdown(wait=True, cancel_futures=True)
         if pipeline is not None:
             pipeline.close()

@@ -46,10 +46,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8765
     redis_url: str = "redis://127.0.0.1:6379/0"
-    #: Threads for decode, detection and the model; default: the machine's cores.
+    #: Frame workers (processes, or threads) for decode, detection and the model; default:
+    #: the machine's cores.
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    #: Run that frame work in `workers` processes (each with its own GIL) instead of threads.
-    frame_processes: bool = False
+    #: Run that frame work in `workers` single-threaded processes fed by the event loop
+    #: (`frame_worker.py`); false: on as many threads of the sidecar process.
+    frame_processes: bool = True
     #: Expression backend: `local` (fer mini-Xception, ONNX) or `rekognition` (AWS).
     backend: str = "local"
     model_dir: Path = DEFAULT_MODEL_DIR

@@ -1,17 +1,21 @@
-"""Frames in worker processes (EMOTICAL_FRAME_PROCESSES): the same answers as the thread pool,
-the session's tracking carried to the worker and back, bad frames refused with the same error."""
+"""Frames in worker processes (EMOTICAL_FRAME_PROCESSES, `frame_worker.WorkerPool`): the same
+answers as the thread pool, the session's tracking carried to the worker and back, bad frames
+refused with the same error, a frame to the least-queued worker, a dead worker's frames
+answered busy and the worker started again."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+import os
+import signal
 
 import pytest
 
 from emotical_shared import redis_schema as schema
-from vision_sidecar import samples
-from vision_sidecar.errors import UnsupportedMediaError
+from vision_sidecar import frame_worker, samples
+from vision_sidecar.errors import BusyError, UnsupportedMediaError
+from vision_sidecar.faces import TrackState
 from vision_sidecar.resources import open_pipeline
 from vision_sidecar.settings import Settings
 
@@ -31,7 +35,9 @@ def run_frames(redis_url: str, processes: bool) -> dict:
                 tracked.append(session.track.since_detect)
             with pytest.raises(UnsupportedMediaError, match="not a JPEG or PNG"):
                 await pipeline.process(session, b"not an image")
-            return {"pool": type(pipeline.pool), "replies": replies, "tracked": tracked}
+            pids = pipeline.workers.pids if pipeline.workers else []
+            return {"workers": pipeline.workers is not None, "pids": pids,
+                    "replies": replies, "tracked": tracked}
 
     return asyncio.run(go())
 
@@ -39,9 +45,80 @@ def run_frames(redis_url: str, processes: bool) -> dict:
 def test_worker_processes_answer_as_the_thread_pool_does(redis_url, redis_client):
     threads = run_frames(redis_url, processes=False)
     procs = run_frames(redis_url, processes=True)
-    assert threads["pool"] is ThreadPoolExecutor and procs["pool"] is ProcessPoolExecutor
+    assert not threads["workers"] and procs["workers"]
+    assert len(procs["pids"]) == Settings.from_env({}).workers
+    assert os.getpid() not in procs["pids"]
     assert procs["replies"] == threads["replies"]
     assert all(present and dominant == "happy" for present, dominant, _ in procs["replies"])
     # the template tracker ran in the worker between detections: its state came back
     assert procs["tracked"] == [0, 1, 2, 3, 4, 0, 1] == threads["tracked"]
     assert redis_client.xlen(schema.session_history("s-worker-1")) == 7
+    for pid in procs["pids"]:  # closing the pool ended its processes
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_a_frame_goes_to_the_worker_with_the_fewest_queued_and_a_dead_one_restarts(
+        monkeypatch):
+    monkeypatch.setattr(frame_worker, "RESTART_S", 0.05)
+    frame = samples.jpeg(samples.webcam_frame())
+
+    async def go() -> dict:
+        pool = await frame_worker.WorkerPool(Settings.from_env({}), 2).start()
+        try:
+            first = [asyncio.ensure_future(pool.run(f"s-{i}", TrackState(), frame, False))
+                     for i in range(3)]
+            await asyncio.sleep(0)
+            spread = pool.queued()
+            await asyncio.gather(*first)
+            victim = pool.workers[0]
+            assert victim is not None
+            doomed = asyncio.ensure_future(pool.run("s-doomed", TrackState(), frame, False))
+            await asyncio.sleep(0)
+            os.kill(victim.pid, signal.SIGKILL)
+            with pytest.raises(BusyError, match="frame worker stopped"):
+                await doomed
+            # meanwhile the other worker takes every frame
+            survivor = await pool.run("s-after", TrackState(), frame, False)
+            for _ in range(600):
+                if len(pool.pids) == 2:
+                    break
+                await asyncio.sleep(0.05)
+            restarted = pool.pids
+            again = await asyncio.gather(*(pool.run(f"s-{i}", TrackState(), frame, False)
+                                           for i in range(4)))
+            return {"spread": spread, "victim": victim.pid, "restarted": restarted,
+                    "survivor": survivor, "again": again, "deaths": pool.deaths}
+        finally:
+            await pool.close()
+
+    got = asyncio.run(go())
+    assert sorted(got["spread"]) == [1, 2]  # three frames: two to one worker, one to the other
+    assert got["survivor"][0].box is not None
+    assert got["deaths"] == [1, 0]
+    assert len(got["restarted"]) == 2 and got["victim"] not in got["restarted"]
+    assert all(analysis.box is not None for analysis, _, _ in got["again"])
+
+
+def test_a_worker_pool_without_live_workers_answers_busy():
+    pool = frame_worker.WorkerPool(Settings.from_env({}), 2)  # never started
+
+    async def go() -> None:
+        await pool.run("s-x", TrackState(), b"", False)
+
+    with pytest.raises(BusyError, match="no frame worker"):
+        asyncio.run(go())
+
+
+def test_an_error_that_cannot_travel_comes_back_as_its_text(monkeypatch):
+    class UnpicklableError(Exception):
+        def __reduce__(self):
+            raise TypeError("not picklable")
+
+    def boom(*args):
+        raise UnpicklableError("the kernel said no")
+
+    monkeypatch.setattr(frame_worker, "analyse_and_classify", boom)
+    job, status, exc = __import__("pickle").loads(frame_worker.answer(7, ())[4:])
+    assert (job, status) == (7, "error")
+    assert isinstance(exc, RuntimeError) and str(exc) == "UnpicklableError: the kernel said no"
