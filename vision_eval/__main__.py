@@ -24,12 +24,13 @@ from tqdm import tqdm
 
 from emotical_shared.labels import LABELS
 from native import kernels
+from vision_eval import calibration
 from vision_eval.dataset import ROOT, Item, as_frame, load_bgr, moving_frames, read_manifest
 from vision_sidecar.decode import decode_frame
 from vision_sidecar.expression.base import FACE_SIZE
 from vision_sidecar.expression.local import LocalOnnxBackend, fer7_matrix
 from vision_sidecar.faces import Box, FaceDetector, FaceLocator, TrackState, make_detector
-from vision_sidecar.settings import DEFAULT_MODEL_DIR, FER_MODEL_FILE
+from vision_sidecar.settings import DEFAULT_MODEL_DIR, FER_MODEL_FILE, Settings
 
 RESULTS = ROOT / "results"
 Detector = Callable[[np.ndarray], List[Box]]
@@ -54,12 +55,18 @@ TRACK_EVERY = (1, 5)
 
 
 @dataclass
-class Tracked:
-    """One detector × cadence over the moving sequences."""
+class Tally:
+    """Faces found and expressions read right, the counts every table here starts from."""
 
-    frames: int = 0
     found: int = 0
     right: int = 0
+
+
+@dataclass
+class Tracked(Tally):
+    """One detector × cadence over the moving sequences: `found` and `right` of `frames`."""
+
+    frames: int = 0
     locate_s: float = 0.0
 
 
@@ -124,13 +131,14 @@ class Found:
 
 
 @dataclass
-class Scores:
-    """One detector × model combination on one part of the set."""
+class Scores(Tally):
+    """One detector × model combination on one part of the set: `found` of `faces`, `right`
+    of `labelled`; the probabilities (over LABELS) and true label of each labelled face found."""
 
-    found: int = 0
     faces: int = 0
-    right: int = 0
     labelled: int = 0
+    probs: List[np.ndarray] = field(default_factory=list)
+    truth: List[int] = field(default_factory=list)
     per_class: Counter = field(default_factory=Counter)
     per_class_right: Counter = field(default_factory=Counter)
     confusion: np.ndarray = field(default_factory=lambda: np.zeros((len(LABELS), len(LABELS) + 1),
@@ -175,6 +183,8 @@ def score(found: List[Found], model: Model, part: str) -> Scores:
         probs = model(tensor)
         s.model_ms.append((time.perf_counter() - t0) * 1000)
         guess = int(np.argmax(probs))
+        s.probs.append(np.asarray(probs, dtype=np.float64))
+        s.truth.append(truth)
         s.confusion[truth, guess] += 1
         if guess == truth:
             s.right += 1
@@ -215,6 +225,44 @@ def _pct(a: int, b: int) -> str:
     return f"{100 * a / b:.1f}% ({a}/{b})" if b else "n/a"
 
 
+#: The detector the calibration is fitted behind: the sidecar's default.
+CALIBRATION_DETECTOR = Settings().face_detector
+
+
+def calibration_lines(results: Dict[Tuple[str, str], Dict[str, Scores]],
+                      settings: Settings) -> List[str]:
+    """The calibration table: per model behind CALIBRATION_DETECTOR, the temperature fitted on
+    the `choose` part, NLL and ECE on the `report` part before and after it, and what the
+    sidecar's `uncertain` threshold leaves (after the fitted temperature)."""
+    th = settings.uncertain_below
+    lines = ["", f"## Calibration ({CALIBRATION_DETECTOR}; temperature fitted on `choose`, "
+             "scored on `report`)", "",
+             f"ECE over {calibration.ECE_BINS} equal-width confidence bins; labelled faces the "
+             "detector found. The sidecar scales the local model by "
+             f"EMOTICAL_EXPRESSION_TEMPERATURE={settings.expression_temperature:g} and publishes "
+             f"`uncertain` below a top probability of EMOTICAL_UNCERTAIN_BELOW={th:g}.", "",
+             "| model | T (choose) | NLL report before → after | ECE report before → after | "
+             f"ECE choose before → after | report ≥ {th:g}: right | report < {th:g} "
+             f"(uncertain): right | choose < {th:g}: right |",
+             "|---|---|---|---|---|---|---|---|"]
+    for (det, mod), parts in results.items():
+        choose, rep = parts["choose"], parts["report"]
+        if det != CALIBRATION_DETECTOR or not choose.probs or not rep.probs:
+            continue
+        cp, rp = np.stack(choose.probs), np.stack(rep.probs)
+        t = calibration.fit_temperature(cp, choose.truth)
+        cp_t, rp_t = calibration.apply_temperature(cp, t), calibration.apply_temperature(rp, t)
+        sure, sure_right, unsure, unsure_right = calibration.coverage(rp_t, rep.truth, th)
+        _, _, c_unsure, c_unsure_right = calibration.coverage(cp_t, choose.truth, th)
+        lines.append(
+            f"| {mod} | {t:.3f} | {calibration.nll(rp, rep.truth):.3f} → "
+            f"{calibration.nll(rp_t, rep.truth):.3f} | {calibration.ece(rp, rep.truth):.3f} → "
+            f"{calibration.ece(rp_t, rep.truth):.3f} | {calibration.ece(cp, choose.truth):.3f} → "
+            f"{calibration.ece(cp_t, choose.truth):.3f} | {_pct(sure_right, sure)} | "
+            f"{unsure_right}/{unsure} | {c_unsure_right}/{c_unsure} |")
+    return lines
+
+
 def report(results: Dict[Tuple[str, str], Dict[str, Scores]], det_ms: Dict[str, float],
            items: List[Item], out: Path,
            tracked: Optional[Dict[Tuple[str, int], Tracked]] = None) -> str:
@@ -248,6 +296,7 @@ def report(results: Dict[Tuple[str, str], Dict[str, Scores]], det_ms: Dict[str, 
         a = parts["all"]
         lines.append(f"| {det} | {mod} | " + " | ".join(
             _pct(a.per_class_right[k], a.per_class[k]) for k in sorted(labelled)) + " |")
+    lines += calibration_lines(results, Settings.from_env())
     if tracked:
         lines += ["", f"## Tracking (each labelled face as {TRACK_FRAMES} moving widget frames, "
                   "fer-mini-xception)", "",

@@ -78,7 +78,8 @@ def init(settings: Settings) -> None:
                                      settings.search_every_max,
                                      detector=make_detector(settings.face_detector,
                                                             settings.model_dir))
-    _worker["backend"] = LocalOnnxBackend(settings.model_path, threads=1)
+    _worker["backend"] = LocalOnnxBackend(settings.model_path, threads=1,
+                                          temperature=settings.expression_temperature)
     _worker["locator"].detect(np.zeros((240, 320), dtype=np.uint8))
     _worker["backend"].classify([FaceJob("", np.zeros((1, FACE_SIZE, FACE_SIZE), np.float32))])
 

@@ -70,6 +70,13 @@ class Settings:
     search_every: int = 3
     #: Each fruitless search doubles that wait, up to this many frames.
     search_every_max: int = 10
+    #: Temperature of the local expression model's probabilities (p^(1/T), renormalised):
+    #: fitted by `make eval-vision` on the eval set's `choose` part (docs/vision-eval.md,
+    #: Calibration); 1 leaves the model's own probabilities.
+    expression_temperature: float = 1.09
+    #: A face whose smoothed top probability is below this is published as `uncertain` (no
+    #: confident reading: `dominant` "uncertain", `uncertain` "1"); 0 never says so.
+    uncertain_below: float = 0.5
     #: Time constants of the smoother (seconds): following a face, and decaying without one.
     tau_s: float = 0.8
     tau_decay_s: float = 3.0
@@ -165,6 +172,10 @@ class Settings:
             detect_every=positive_int("EMOTICAL_DETECT_EVERY", d.detect_every),
             search_every=positive_int("EMOTICAL_SEARCH_EVERY", d.search_every),
             search_every_max=positive_int("EMOTICAL_SEARCH_EVERY_MAX", d.search_every_max),
+            expression_temperature=positive_float("EMOTICAL_EXPRESSION_TEMPERATURE",
+                                                  d.expression_temperature),
+            uncertain_below=read(env, "EMOTICAL_UNCERTAIN_BELOW", d.uncertain_below, float,
+                                 lambda v: 0 <= v < 1, "a number from 0 up to (not incl.) 1"),
             tau_s=positive_float("EMOTICAL_SMOOTHING_TAU_S", d.tau_s),
             tau_decay_s=positive_float("EMOTICAL_DECAY_TAU_S", d.tau_decay_s),
             switch_interval_s=positive_float("EMOTICAL_SWITCH_INTERVAL_S", d.switch_interval_s),

@@ -15,7 +15,7 @@ def make_backend(settings: Settings) -> ExpressionBackend:
     """The backend `settings.backend` names, ready to classify."""
     from vision_sidecar.expression.local import LocalOnnxBackend
 
-    local = LocalOnnxBackend(settings.model_path)
+    local = LocalOnnxBackend(settings.model_path, temperature=settings.expression_temperature)
     if settings.backend == "local":
         return local
     import boto3

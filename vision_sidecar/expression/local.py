@@ -23,13 +23,24 @@ def fer7_matrix() -> np.ndarray:
 FER7_LABELS = tuple(label for label in LABELS if label in FER7_TO_LABEL.values())
 
 
+def scale_probs(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Rows of class probabilities scaled by `temperature`: p^(1/T), renormalised (the same as
+    dividing the logits by T); T = 1 returns them as they are."""
+    if temperature == 1.0:
+        return probs
+    logits = np.log(np.maximum(probs, 1e-30)) / temperature
+    scaled = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return scaled / scaled.sum(axis=-1, keepdims=True)
+
+
 class LocalOnnxBackend:
-    """Runs the whole batch in one onnxruntime call on the calling thread (GIL released)."""
+    """Runs the whole batch in one onnxruntime call on the calling thread (GIL released);
+    `temperature` calibrates its probabilities (`scale_probs`, EMOTICAL_EXPRESSION_TEMPERATURE)."""
 
     name = "local"
     labels = FER7_LABELS
 
-    def __init__(self, model_path: Path, threads: int = 1) -> None:
+    def __init__(self, model_path: Path, threads: int = 1, temperature: float = 1.0) -> None:
         import onnxruntime as ort
 
         if not Path(model_path).is_file():
@@ -42,6 +53,7 @@ class LocalOnnxBackend:
                                              providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
         self._map = fer7_matrix()
+        self.temperature = temperature
 
     def classify_tensor(self, batch: np.ndarray) -> np.ndarray:
         """FER7 probabilities for a (n, 1, 64, 64) float32 batch."""
@@ -51,5 +63,6 @@ class LocalOnnxBackend:
         if not jobs:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
         batch = np.stack([job.tensor for job in jobs]).astype(np.float32, copy=False)
-        probs = self.classify_tensor(batch.reshape(len(jobs), 1, *batch.shape[-2:])) @ self._map
+        raw = self.classify_tensor(batch.reshape(len(jobs), 1, *batch.shape[-2:]))
+        probs = scale_probs(raw, self.temperature) @ self._map
         return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
