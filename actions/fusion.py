@@ -4,9 +4,9 @@ Pure functions, no Rasa and no Redis: `FaceReading.from_hash` parses what the si
 `session:{sid}:emotion`, `TextReading.from_sentiment` what the NLU component puts in the parse
 data, and `fuse` weighs them into the slots the dialogue branches on.
 
-Rule: valence = (w_face·v_face + w_text·v_text) / (w_face + w_text), where a missing, faceless or
-stale face reading (older than `face_stale_s`) has weight 0, and a message without sentiment
-likewise. |valence| ≥ t1 makes the mood positive/negative; a negative mood asks for sympathy level
+Rule: valence = (w_face·v_face + w_text·v_text) / (w_face + w_text), where a missing, faceless,
+uncertain (a face without a confident label: the sidecar's `uncertain`) or stale face reading
+(older than `face_stale_s`) has weight 0, and a message without sentiment likewise. |valence| ≥ t1 makes the mood positive/negative; a negative mood asks for sympathy level
 1, 2 or 3 as |valence| passes t1, t2, t3. A face that is clearly confused or fearful asks for at
 least level 1 even when the valence is mild (they need help more than comfort).
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
-from emotical_shared.labels import LABELS, NEUTRAL_LABEL, VALENCE_AROUSAL, valence_of
+from emotical_shared.labels import LABELS, NEUTRAL_LABEL, UNCERTAIN, VALENCE_AROUSAL, valence_of
 
 from .settings import Settings
 
@@ -34,6 +34,8 @@ class FaceReading:
     arousal: float
     face_present: bool
     ts: float
+    #: A face was there but the sidecar had no confident reading of it: no reading to use.
+    uncertain: bool = False
 
     @classmethod
     def from_hash(cls, raw: Mapping[str, Any]) -> Optional[FaceReading]:
@@ -46,6 +48,8 @@ class FaceReading:
         except (KeyError, TypeError, ValueError):
             return None
         dominant = str(raw.get("dominant") or max(probs, key=probs.__getitem__))
+        uncertain = (dominant == UNCERTAIN
+                     or str(raw.get("uncertain", "0")).strip().lower() in ("1", "true", "yes"))
         if dominant not in LABELS:
             dominant = max(probs, key=probs.__getitem__)
         try:
@@ -58,15 +62,15 @@ class FaceReading:
             arousal = 0.0
         present = str(raw.get("face_present", "1")).strip().lower() in ("1", "true", "yes")
         return cls(probs=probs, dominant=dominant, valence=_clip(valence), arousal=_clip(arousal),
-                   face_present=present, ts=ts)
+                   face_present=present, ts=ts, uncertain=uncertain)
 
     def age(self, now: float) -> float:
         """Seconds since the reading was taken."""
         return max(0.0, now - self.ts)
 
     def usable(self, now: float, stale_s: float) -> bool:
-        """A face was seen and the reading is fresh enough to count."""
-        return self.face_present and self.age(now) <= stale_s
+        """A face was seen, read with confidence, and the reading is fresh enough to count."""
+        return self.face_present and not self.uncertain and self.age(now) <= stale_s
 
 
 @dataclass(frozen=True)

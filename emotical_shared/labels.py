@@ -21,6 +21,10 @@ LABELS: Tuple[str, ...] = (
 )
 LABEL_INDEX: Dict[str, int] = {label: i for i, label in enumerate(LABELS)}
 NEUTRAL_LABEL = "calm"
+#: Not a label: what the sidecar publishes as `dominant` when a face is there but its top
+#: probability is under the confidence threshold (EMOTICAL_UNCERTAIN_BELOW). Readers treat it
+#: as no reading, never as an emotion the face showed.
+UNCERTAIN = "uncertain"
 
 #: (valence, arousal) per label, each in [-1, 1]. Valence drives the -100..100 session score.
 VALENCE_AROUSAL: Dict[str, Tuple[float, float]] = {

@@ -25,8 +25,10 @@ SESSION_TTL_S = 2 * 24 * 3600
 HISTORY_MAXLEN = 6_000
 CHAT_MAXLEN = 5_000
 
-#: Fields of the `session:{sid}:emotion` hash besides one probability per label.
-EMOTION_FIELDS: Tuple[str, ...] = ("dominant", "valence", "arousal", "score", "face_present", "ts")
+#: Fields of the `session:{sid}:emotion` hash besides one probability per label. `uncertain`
+#: "1": a face was there but no label was confident (`dominant` is then labels.UNCERTAIN).
+EMOTION_FIELDS: Tuple[str, ...] = ("dominant", "valence", "arousal", "score", "face_present",
+                                   "uncertain", "ts")
 #: Extra fields of a history entry whose frame carried the product video's state: its time
 #: (seconds), whether it was playing ("1"/"0"), and the chapter on screen (0-based; absent
 #: outside every chapter).

@@ -1,7 +1,8 @@
 """The session score (-100..100) shown to the shopper: one rule for the bot and the report page.
 
-face  = mean valence of the frames with a face, each weighted by the reading's confidence
-        (its most probable label's probability, as the sidecar stores it)
+face  = mean valence of the frames with a face read with confidence (not `uncertain`), each
+        weighted by the reading's confidence (its most probable label's probability, as the
+        sidecar stores it)
 chat  = mean sentiment score of the shopper's messages
 session = face and chat averaged, weighted by their numbers of frames and messages, so a long
           camera session and a short chat both count; every part clamped to -100..100.
@@ -26,12 +27,14 @@ def _num(value: Any) -> Optional[float]:
 
 
 def frame_valence(fields: Mapping[str, Any]) -> Optional[Tuple[float, float]]:
-    """(valence, weight) of one history-stream entry, or None when it had no face.
+    """(valence, weight) of one history-stream entry, or None when it had no face or no
+    confident reading of it (`uncertain` "1").
 
     Valence comes from the `valence` field, else from the per-label probabilities; the weight
     is the reading's confidence: the largest per-label probability, 1 when none is stored.
     """
-    if str(fields.get("face_present", "1")).lower() in _FALSE:
+    if str(fields.get("face_present", "1")).lower() in _FALSE \
+            or str(fields.get("uncertain", "0")).lower() not in _FALSE:
         return None
     probs = {label: _num(fields.get(label)) or 0.0 for label in LABELS}
     valence = _num(fields.get("valence"))

@@ -86,7 +86,8 @@ def frame_video(stamp: Optional[VideoStamp], chapters: Sequence[Chapter],
 def attribution(video: Optional[FrameVideo],
                 fields: Mapping[str, str]) -> Tuple[List[str], List[str]]:
     """(extra history fields, chapter hash increments), each a flat [name, value, ...] list,
-    for a frame's state `fields` (`store.state_fields`)."""
+    for a frame's state `fields` (`store.state_fields`). A face without a confident reading
+    (`uncertain`) counts as a frame without a face: it neither shows nor teaches an emotion."""
     if video is None:
         return [], []
     extra = ["video_t", f"{video.stamp.t:.3f}", "playing", "1" if video.stamp.playing else "0"]
@@ -96,7 +97,7 @@ def attribution(video: Optional[FrameVideo],
         return extra, []
     i = video.chapter.index  # type: ignore[union-attr]  # counts implies a chapter
     incr = [f"{i}:frames", "1"]
-    if fields.get("face_present") == "1":
+    if fields.get("face_present") == "1" and fields.get("uncertain") != "1":
         top = max(float(fields.get(label, 0.0)) for label in LABELS)
         incr += [f"{i}:face", "1", f"{i}:valence", fields.get("valence", "0"),
                  f"{i}:confidence", f"{top:.5f}", f"{i}:emo:{fields.get('dominant')}", "1"]

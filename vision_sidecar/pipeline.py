@@ -21,7 +21,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from emotical_shared.labels import LABELS
+from emotical_shared.labels import LABELS, UNCERTAIN
 from native import OUT_AROUSAL, OUT_DOMINANT, OUT_SCORE, OUT_VALENCE, kernels
 from vision_sidecar import frame_worker
 from vision_sidecar.decode import decode_frame
@@ -61,11 +61,14 @@ class FrameResult:
     ts: float
     stored: bool
     box: Optional[Box] = None
+    #: A face, but no label confident enough (`dominant` is labels.UNCERTAIN).
+    uncertain: bool = False
 
     def to_json(self, seq: int) -> Dict[str, Any]:
         """The small per-frame reply the widget shows as a live indicator."""
         return {
             "seq": seq, "faces": self.faces, "face_present": self.face_present,
+            "uncertain": self.uncertain,
             "dominant": self.dominant, "probs": {k: round(v, 4) for k, v in self.probs.items()},
             "valence": round(self.valence, 4), "arousal": round(self.arousal, 4),
             "score": round(self.score, 2), "ts": round(self.ts, 3), "stored": self.stored,
@@ -178,9 +181,10 @@ class Pipeline:
                                        np.array([ts]), np.array([present], dtype=np.uint8))[0]
             smoothed = self.registry.probs_of(session.row)
             state = dict(zip(LABELS, (float(p) for p in smoothed), strict=False))
-            dominant = LABELS[int(out[OUT_DOMINANT])]
+            uncertain = present and float(smoothed.max()) < self.settings.uncertain_below
+            dominant = UNCERTAIN if uncertain else LABELS[int(out[OUT_DOMINANT])]
             fields = state_fields(state, dominant, out[OUT_VALENCE], out[OUT_AROUSAL],
-                                  out[OUT_SCORE], present, ts)
+                                  out[OUT_SCORE], present, ts, uncertain)
             stored = await self.store.write(session.sid, fields)
             box = None
             if analysis.box is not None:
@@ -188,4 +192,5 @@ class Pipeline:
             return FrameResult(faces=analysis.faces, face_present=present, probs=state,
                                dominant=dominant, valence=float(out[OUT_VALENCE]),
                                arousal=float(out[OUT_AROUSAL]), score=float(out[OUT_SCORE]),
-                               ts=ts, stored=stored, box=box)  # type: ignore[arg-type]
+                               ts=ts, stored=stored, box=box,  # type: ignore[arg-type]
+                               uncertain=uncertain)

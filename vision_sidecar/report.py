@@ -74,13 +74,14 @@ def _stream_ts(entry_id: str) -> float:
 def parse_history_entry(entry_id: str, fields: Mapping[str, str]) -> Dict[str, Any]:
     """One frame state of the history stream, in the fields the sidecar writes
     (`store.state_fields`): a probability per label (missing ones count 0), dominant, valence,
-    face_present, ts."""
+    face_present, uncertain (a face without a confident reading: dominant "uncertain"), ts."""
     row = {
         "id": entry_id,
         "ts": _num(fields.get("ts"), _stream_ts(entry_id)),
         "dominant": fields.get("dominant"),
         "valence": _num(fields.get("valence")),
         "face_present": fields.get("face_present") == "1",
+        "uncertain": fields.get("uncertain") == "1",
         "probs": {label: _num(fields.get(label), 0.0) for label in LABELS},
     }
     if "video_t" in fields:  # the frame carried the product video's state

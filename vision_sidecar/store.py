@@ -32,6 +32,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from emotical_shared import redis_schema as schema
 from emotical_shared.chapters import Chapter, reaction_from_fields
+from emotical_shared.labels import UNCERTAIN
 from emotical_shared.logs import Throttled, event, id_tag
 from emotical_shared.tag_rule import apply, product_observations
 from vision_sidecar import deletion
@@ -111,7 +112,7 @@ def parse_state(fields: Mapping[str, str]) -> Dict[str, Any]:
     for key, value in fields.items():
         if key == "dominant":
             out[key] = value
-        elif key == "face_present":
+        elif key in ("face_present", "uncertain"):
             out[key] = value == "1"
         else:
             try:
@@ -424,10 +425,13 @@ def _float_map(names: List[str], values: Any) -> Dict[str, float]:
 
 
 def state_fields(probs: Mapping[str, float], dominant: str, valence: float, arousal: float,
-                 score: float, face_present: bool, ts: Optional[float] = None) -> Dict[str, str]:
-    """The hash/stream fields of one state, as strings (schema: redis_schema.EMOTION_FIELDS)."""
+                 score: float, face_present: bool, ts: Optional[float] = None,
+                 uncertain: bool = False) -> Dict[str, str]:
+    """The hash/stream fields of one state, as strings (schema: redis_schema.EMOTION_FIELDS);
+    `uncertain`: a face without a confident reading (`dominant` labels.UNCERTAIN)."""
     fields = {label: f"{p:.5f}" for label, p in probs.items()}
-    fields.update(dominant=dominant, valence=f"{valence:.5f}", arousal=f"{arousal:.5f}",
-                  score=f"{score:.3f}", face_present="1" if face_present else "0",
+    fields.update(dominant=UNCERTAIN if uncertain else dominant, valence=f"{valence:.5f}",
+                  arousal=f"{arousal:.5f}", score=f"{score:.3f}",
+                  face_present="1" if face_present else "0", uncertain="1" if uncertain else "0",
                   ts=f"{time.time() if ts is None else ts:.3f}")
     return fields

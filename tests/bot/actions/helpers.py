@@ -18,17 +18,20 @@ TEST_SECRET = "action-tests-secret-" + "x" * 24
 SIGNER = Signer(TEST_SECRET)
 
 
-def emotion_hash(probs: Dict[str, float], age_s: float = 0.5, face: bool = True) -> Dict[str, str]:
-    """The emotion hash the vision sidecar writes, for a probability vector over LABELS."""
+def emotion_hash(probs: Dict[str, float], age_s: float = 0.5, face: bool = True,
+                 uncertain: bool = False) -> Dict[str, str]:
+    """The emotion hash the vision sidecar writes, for a probability vector over LABELS
+    (`uncertain`: a face without a confident reading, as `store.state_fields` writes it)."""
     full = {label: float(probs.get(label, 0.0)) for label in LABELS}
     total = sum(full.values()) or 1.0
     full = {k: v / total for k, v in full.items()}
     valence = sum(p * VALENCE_AROUSAL[k][0] for k, p in full.items())
     arousal = sum(p * VALENCE_AROUSAL[k][1] for k, p in full.items())
     out = {k: f"{v:.4f}" for k, v in full.items()}
-    out.update(dominant=max(full, key=full.__getitem__), valence=f"{valence:.4f}",
-               arousal=f"{arousal:.4f}", score=f"{100 * valence:.1f}",
-               face_present="1" if face else "0", ts=f"{time.time() - age_s:.3f}")
+    out.update(dominant="uncertain" if uncertain else max(full, key=full.__getitem__),
+               valence=f"{valence:.4f}", arousal=f"{arousal:.4f}", score=f"{100 * valence:.1f}",
+               face_present="1" if face else "0", uncertain="1" if uncertain else "0",
+               ts=f"{time.time() - age_s:.3f}")
     return out
 
 

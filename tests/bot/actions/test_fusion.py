@@ -46,6 +46,25 @@ def test_stale_or_faceless_reading_counts_for_nothing() -> None:
         assert mood.mood == "negative" and mood.sympathy_level == 1
 
 
+def test_an_uncertain_face_counts_as_no_reading() -> None:
+    """The sidecar's `uncertain` (a face, no confident label) weighs nothing, by its field or
+    by `dominant` alone; the same probabilities read with confidence do count."""
+    text = TextReading(-0.3, "negative")
+    sure = FaceReading.from_hash(emotion_hash({"angry": 0.45, "sad": 0.3, "calm": 0.25}))
+    unsure = FaceReading.from_hash(emotion_hash({"angry": 0.45, "sad": 0.3, "calm": 0.25},
+                                                uncertain=True))
+    by_dominant = FaceReading.from_hash({**emotion_hash({"angry": 0.45, "calm": 0.55}),
+                                         "dominant": "uncertain"})
+    assert sure is not None and unsure is not None and by_dominant is not None
+    assert not sure.uncertain and unsure.uncertain and by_dominant.uncertain
+    assert fuse(sure, text, S, time.time()).face_used
+    for reading in (unsure, by_dominant):
+        mood = fuse(reading, text, S, time.time())
+        assert not mood.face_used
+        assert mood.valence == pytest.approx(-0.3)
+        assert mood.dominant_emotion == "sad"  # from the message, never "uncertain"
+
+
 def test_no_readings_at_all_is_neutral() -> None:
     mood = fuse(None, None, S, time.time())
     assert (mood.mood, mood.sympathy_level, mood.dominant_emotion) == ("neutral", 0, "calm")
@@ -100,6 +119,19 @@ def test_same_complaint_happy_vs_angry_face(runtime: Any, redis_client: Any,
     assert angry_slots["mood"] == "negative" and angry_slots["dominant_emotion"] == "angry"
     apologies = [v["text"] for v in domain["responses"]["utter_sympathy_apologise_2"]]
     assert [m["text"] for m in angry_msgs] == [apologies[0]], angry_msgs
+
+
+def test_fuse_mood_ignores_an_uncertain_face_in_redis(runtime: Any, redis_client: Any,
+                                                      domain: Dict[str, Any]) -> None:
+    sid = "s-unsure"
+    redis_client.hset(keys.session_emotion(sid),
+                      mapping=emotion_hash({"happy": 0.45, "calm": 0.55}, uncertain=True))
+    event = user_event(**COMPLAINT, metadata={"session_id": sid, "shopper_id": "u1"})
+    events, _ = run_action(ActionFuseMood(), make_tracker([event]), domain)
+    slots = slots_of(events)
+    # the complaint alone (-0.4): a happy/calm face read with confidence would lift it
+    assert slots["mood"] == "negative" and slots["valence"] == pytest.approx(-0.4)
+    assert slots["dominant_emotion"] == "angry"
 
 
 def test_fuse_mood_records_chat_sentiment_and_session(runtime: Any, redis_client: Any,

@@ -30,6 +30,12 @@ def test_frames_without_a_face_do_not_count() -> None:
     assert valence == pytest.approx(0.9) and weight == 1.0
 
 
+def test_an_uncertain_frame_counts_as_no_reading() -> None:
+    sure = {"face_present": "1", "valence": "0.5", "happy": "0.45", "calm": "0.55"}
+    assert frame_valence({**sure, "uncertain": "0"}) == (0.5, 0.55)
+    assert frame_valence({**sure, "uncertain": "1", "dominant": "uncertain"}) is None
+
+
 def test_scores_are_clamped() -> None:
     assert session_scores([(3.0, 1.0)], [])["session"] == 100
 

@@ -2,7 +2,7 @@
 // sidecar's WebSocket `/ws/frames`. The first message proves the session
 // ({"type": "auth", "token"}); frames start after the sidecar's {"type": "ready", max_fps}, at
 // most `max_fps` a second with at most two in flight; each reply {seq, faces, dominant, probs,
-// valence} updates the live mood indicator ({dropped: true[, reason: "busy"]} ones are skipped).
+// valence, uncertain} updates the live mood indicator (uncertain: a face, no clear mood) ({dropped: true[, reason: "busy"]} ones are skipped).
 // Close codes: 4401 the token is refused (a new session, once), 4403 another session's token,
 // 4409 another tab streams this session, 4410 the session was deleted.
 // Right before each frame goes the product video's state when it was captured,
@@ -226,6 +226,17 @@ export class Camera {
       this.announce("The camera sees no face.");
       return;
     }
+    if (reading.uncertain) {
+      // a face, but no label confident enough: say so, never show it as an emotion
+      mood.dataset.mood = "uncertain";
+      this.moodFace.textContent = "?";
+      this.moodLabel.textContent = "face seen, mood not clear";
+      this.moodBar.style.width = "50%";
+      this.moodBar.dataset.sign = "positive";
+      this.announce("The assistant sees your face but cannot read your mood clearly.");
+      this.onReading(reading);
+      return;
+    }
     const valence = Number(reading.valence || 0);
     const p = reading.probs && reading.probs[reading.dominant];
     mood.dataset.mood = reading.dominant;
@@ -263,7 +274,8 @@ export class Camera {
     ctx.strokeStyle = "#00e676";
     ctx.strokeRect(x, y, w, h);
     const p = reading.probs && reading.probs[reading.dominant];
-    const label = `${reading.dominant}${p ? ` ${Math.round(p * 100)}%` : ""}`;
+    const label = reading.uncertain ? "mood not clear"
+      : `${reading.dominant}${p ? ` ${Math.round(p * 100)}%` : ""}`;
     ctx.font = "bold 12px system-ui, sans-serif";
     const tw = ctx.measureText(label).width + 8;
     const ly = y >= 20 ? y - 20 : y + h + 2;

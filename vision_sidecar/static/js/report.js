@@ -254,7 +254,8 @@ function said(row) {
 
 function renderTable(report) {
   const rows = [
-    ...report.history.map((r) => ({ ts: r.ts, source: "camera", reading: r.face_present ? r.dominant || "" : "no face",
+    ...report.history.map((r) => ({ ts: r.ts, source: "camera", reading: !r.face_present ? "no face"
+      : r.uncertain ? "face, mood not clear" : r.dominant || "",
       valence: r.valence, details: report.labels.map((l) => `${l} ${(r.probs[l] || 0).toFixed(2)}`).join(", "), kind: "history" })),
     ...report.chat.map((r) => ({ ts: r.ts, source: "message mood", reading: r.label || "", valence: r.score,
       details: r.intent ? `intent ${r.intent}` : "", kind: "chat" })),
