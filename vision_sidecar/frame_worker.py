@@ -18,7 +18,8 @@ socket's latest-wins slot drops what waits too long, so nothing queues without b
 A frame's job carries the session's `TrackState` there and back (a few hundred bytes with the
 tracking template), so any worker can take any frame; the full-frame search runs in line (a
 BlazeFace search costs about what a frame does). A worker that dies fails its queued frames
-with `BusyError` (the socket answers `{seq, error: busy}`) and is started again.
+with `BusyError` (the socket answers `{seq, error: busy}`) and is started again; so does one
+stuck on a frame for FRAME_TIMEOUT_S (the watchdog kills it).
 
 Messages both ways: a 4-byte little-endian length, then a pickle (parent and worker are the
 same code; nothing else writes to the socket). The worker's first message in is the
@@ -54,6 +55,9 @@ MAX_MESSAGE = 64 * 1024 * 1024
 START_TIMEOUT_S = 120.0
 #: Wait before starting a worker again after it died, doubled per death up to the maximum.
 RESTART_S, RESTART_MAX_S = 1.0, 30.0
+#: A worker whose oldest queued frame is older than this is stuck: it is killed (its frames
+#: answered busy) and started again. Checked every WATCH_S seconds.
+FRAME_TIMEOUT_S, WATCH_S = 10.0, 1.0
 ROOT = Path(__file__).resolve().parent.parent
 
 _worker: Dict[str, Any] = {}
@@ -159,6 +163,8 @@ class _Worker:
     writer: asyncio.StreamWriter
     pid: int
     pending: Dict[int, asyncio.Future] = dataclasses.field(default_factory=dict)
+    #: When each queued frame was sent (loop time), for the watchdog.
+    sent: Dict[int, float] = dataclasses.field(default_factory=dict)
     alive: bool = True
     listener: Optional[asyncio.Task] = None
 
@@ -189,6 +195,7 @@ class WorkerPool:
         self._job = 0
         self._closing = False
         self._restarts: List[asyncio.Task] = []
+        self._watchdog: Optional[asyncio.Task] = None
 
     async def start(self) -> WorkerPool:
         """Start every worker and wait until each has its models loaded."""
@@ -201,7 +208,20 @@ class WorkerPool:
         if failed:
             await self.close()
             raise RuntimeError(f"frame worker did not start: {failed[0]}") from failed[0]
+        self._watchdog = asyncio.get_running_loop().create_task(self._watch())
         return self
+
+    async def _watch(self) -> None:
+        """Kill a worker stuck on a frame for FRAME_TIMEOUT_S (its death restarts it)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(WATCH_S)
+            for w in self.workers:
+                if w is not None and w.alive and w.sent \
+                        and loop.time() - min(w.sent.values()) > FRAME_TIMEOUT_S:
+                    event(log, logging.ERROR, "frame_worker_stuck", worker=w.index, pid=w.pid,
+                          queued=len(w.pending))
+                    w.proc.kill()
 
     async def _spawn(self, index: int) -> _Worker:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -254,11 +274,13 @@ class WorkerPool:
         job = self._job
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         worker.pending[job] = future
+        worker.sent[job] = asyncio.get_running_loop().time()
         worker.writer.write(pack((job, (sid, portable(track), data, want_crop))))
         try:
             status, value = await future
         finally:
             worker.pending.pop(job, None)
+            worker.sent.pop(job, None)
         if status == "error":
             raise value
         return value
@@ -269,10 +291,10 @@ class WorkerPool:
             while True:
                 job, status, value = await _read(worker.reader)
                 future = worker.pending.pop(job, None)
+                worker.sent.pop(job, None)
                 if future is not None and not future.done():
                     future.set_result((status, value))
-        except (asyncio.IncompleteReadError, ConnectionError, OSError, ValueError,
-                pickle.UnpicklingError) as exc:
+        except Exception as exc:  # EOF, a broken socket or message: the worker is gone to us
             self._lost(worker, exc)
 
     def _lost(self, worker: _Worker, exc: BaseException) -> None:
@@ -281,6 +303,7 @@ class WorkerPool:
             if not future.done():
                 future.set_exception(BusyError("the frame worker stopped; try again"))
         worker.pending.clear()
+        worker.sent.clear()
         worker.writer.close()
         code = _stop(worker.proc)
         if self._closing:
@@ -312,7 +335,7 @@ class WorkerPool:
     async def close(self) -> None:
         """Stop every worker (frames still queued fail with BusyError)."""
         self._closing = True
-        for task in self._restarts:
+        for task in [*self._restarts, *([self._watchdog] if self._watchdog else [])]:
             task.cancel()
         live = [w for w in self.workers if w is not None and w.alive]
         for worker in live:

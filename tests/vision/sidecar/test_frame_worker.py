@@ -1,7 +1,7 @@
 """Frames in worker processes (EMOTICAL_FRAME_PROCESSES, `frame_worker.WorkerPool`): the same
 answers as the thread pool, the session's tracking carried to the worker and back, bad frames
-refused with the same error, a frame to the least-queued worker, a dead worker's frames
-answered busy and the worker started again."""
+refused with the same error, a frame to the least-queued worker, a dead or stuck worker's
+frames answered busy and the worker started again."""
 
 from __future__ import annotations
 
@@ -98,6 +98,34 @@ def test_a_frame_goes_to_the_worker_with_the_fewest_queued_and_a_dead_one_restar
     assert got["deaths"] == [1, 0]
     assert len(got["restarted"]) == 2 and got["victim"] not in got["restarted"]
     assert all(analysis.box is not None for analysis, _, _ in got["again"])
+
+
+def test_a_stuck_worker_is_killed_and_started_again(monkeypatch):
+    """A worker that stops answering (SIGSTOP) fails its frame as busy after FRAME_TIMEOUT_S
+    and is replaced."""
+    monkeypatch.setattr(frame_worker, "FRAME_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(frame_worker, "WATCH_S", 0.1)
+    monkeypatch.setattr(frame_worker, "RESTART_S", 0.05)
+    frame = samples.jpeg(samples.webcam_frame())
+
+    async def go() -> tuple:
+        pool = await frame_worker.WorkerPool(Settings.from_env({}), 1).start()
+        try:
+            stuck = pool.pids[0]
+            os.kill(stuck, signal.SIGSTOP)
+            with pytest.raises(BusyError, match="frame worker stopped"):
+                await pool.run("s-stuck", TrackState(), frame, False)
+            for _ in range(600):
+                if pool.pids:
+                    break
+                await asyncio.sleep(0.05)
+            analysis, _, _ = await pool.run("s-again", TrackState(), frame, False)
+            return stuck, pool.pids, analysis
+        finally:
+            await pool.close()
+
+    stuck, pids, analysis = asyncio.run(go())
+    assert len(pids) == 1 and pids[0] != stuck and analysis.box is not None
 
 
 def test_a_worker_pool_without_live_workers_answers_busy():
