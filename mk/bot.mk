@@ -17,5 +17,5 @@ bench-bot: setup train ## per-turn latency over 160 turns in bands, p99, sizes a
 
 .PHONY: test-parity
 
-test-parity: setup train ## the windowed vs stock tracker store parity test over 300 turns (about 30 min)
+test-parity: setup train ## the windowed vs stock tracker store parity test over 300 turns (about 40 min: 37.6 min on 2026-12-02)
 	@EMOTICAL_E2E=1 EMOTICAL_PARITY_TURNS=300 $(CPU_LOCK) $(BOT_PY) -m pytest tests/bot/e2e/test_tracker_store_parity.py -q -p no:cacheprovider

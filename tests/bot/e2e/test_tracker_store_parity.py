@@ -14,7 +14,8 @@ generator on purpose before it starts, so it cannot depend on which tests ran fi
 
 EMOTICAL_PARITY_TURNS sets the length: 80 in `make test` (the window is 9 states, about 3
 turns; 80 turns pass every story and rule many times and run in about 4 minutes), 300 in
-`make test-parity` (the stock store makes the last turns take seconds each: about half an hour).
+`make test-parity` (the stock store makes the last turns take seconds each: 300 turns passed in
+37.6 minutes on 2026-12-02, with nothing else running).
 """
 
 from __future__ import annotations
