@@ -175,16 +175,6 @@ def named_category(catalog: Catalog, tracker: Tracker, ctx: TurnContext) -> Opti
     return None
 
 
-def slot_set_since_last_user(tracker: Tracker, slot: str) -> bool:
-    """Whether `slot` was set after the latest user message (this turn)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return False
-        if event.get("event") == "slot" and event.get("name") == slot:
-            return True
-    return False
-
-
 def bot_texts_this_session(tracker: Tracker) -> List[str]:
     """Texts the bot said in the events at hand since the session started (the window's part;
     `EmotionAction.said_before` adds the older ones from a bounded record)."""

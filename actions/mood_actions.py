@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from emotical_shared import logs
 
 from .base import EmotionAction
-from .context import bot_texts_this_session, turn_context
+from .context import bot_texts_this_session, entity_values, turn_context
 from .mood import current_mood, read_mood
 from .responses import SYMPATHY_RESPONSES, first_unused
 from .store import RedisUnavailableError
@@ -71,6 +71,11 @@ class ActionFuseMood(EmotionAction):
         events = [SlotSet(k, v) for k, v in slots.items() if tracker.get_slot(k) != v]
         if product is not None and tracker.get_slot("product_id") != product.id:
             events.append(SlotSet("product_id", product.id))
+        # product_category's custom mapping (domain.yml): the message's last category entity,
+        # as Rasa's from_entity mapping would take it, but only when the value changes.
+        categories = entity_values(ctx, "product_category")
+        if categories and tracker.get_slot("product_category") != categories[-1]:
+            events.append(SlotSet("product_category", categories[-1]))
         logs.event(logger, logging.DEBUG, "mood_fused", mood=mood.mood,
                    valence=round(mood.valence, 2), dominant=mood.dominant_emotion,
                    sympathy=mood.sympathy_level, face=mood.face_used)
