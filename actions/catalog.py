@@ -12,6 +12,8 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 import yaml
 
+from emotical_shared.chapters import Chapter, check_chapters
+
 MIN_TAGS, MAX_TAGS = 4, 8
 _TAG_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -32,6 +34,8 @@ class Product:
     tags: Tuple[str, ...]
     description: str
     price: float = 0.0
+    #: The valid chapters of the product's video (`make validate` reports the invalid ones).
+    chapters: Tuple[Chapter, ...] = ()
 
     @property
     def price_text(self) -> str:
@@ -104,8 +108,9 @@ def _parse_product(raw: Any, where: str) -> Product:
     except (TypeError, ValueError):
         raise CatalogError(f"{where}: product {pid!r} price {raw.get('price')!r} is not a number") from None
     category = raw["category"].strip().lower()
+    chapters, _problems = check_chapters(raw.get("chapters"), tags)
     return Product(id=pid, title=raw["title"].strip(), category=category, tags=tuple(tags),
-                   description=raw["description"].strip(), price=price)
+                   description=raw["description"].strip(), price=price, chapters=tuple(chapters))
 
 
 def load_catalog(path: Path, min_products: int = 1, min_categories: int = 1) -> Catalog:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from typing import Any, Dict, List, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from emotical_shared import logs
+from emotical_shared.chapters import Chapter, learned_step
 
 from .base import EmotionAction
+from .catalog import Product
 from .context import TurnContext, entity_values, events_this_session, named_category, turn_context
 from .fusion import TextReading
 from .mood import current_mood
@@ -54,9 +56,33 @@ def like_dislike_buttons(message: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[
     return buttons[0], buttons[1]
 
 
+def clearest_chapter(product: Optional[Product], fields: Dict[str, str],
+                     asked: Set[str]) -> Optional[Tuple[Chapter, float]]:
+    """The ended chapter of `product`'s video whose reaction moved its tags the most (the
+    sidecar's `<i>:learned` step: non-zero only for a clear reaction, see
+    `emotical_shared.chapters.ChapterReaction.step`), skipping chapters in `asked`."""
+    best: Optional[Tuple[Chapter, float]] = None
+    for chapter in product.chapters if product else ():
+        step = learned_step(fields, chapter.index)
+        if not step or str(chapter.index) in asked or not chapter.tags:
+            continue
+        if best is None or abs(step) > abs(best[1]):
+            best = (chapter, step)
+    return best
+
+
+def _tag_buttons(message: Dict[str, Any], tag: str) -> List[Dict[str, Any]]:
+    """The message's like/dislike buttons with payloads that name `tag`."""
+    like, dislike = like_dislike_buttons(message)
+    return [{**like, "payload": intent_payload("express_like", attribute=tag)},
+            {**dislike, "payload": intent_payload("express_dislike", attribute=tag)}]
+
+
 class ActionAskPreference(EmotionAction):
-    """Ask whether the shopper likes the tag of the current product/category that the profile
-    knows least about, with like/dislike buttons; never the same tag twice in a session."""
+    """Ask about the video chapter the shopper clearly reacted to, if one ended and was not
+    asked about yet; else whether they like the tag of the current product/category that the
+    profile knows least about. Like/dislike buttons; never the same tag or chapter twice in a
+    session."""
 
     def name(self) -> str:
         return "action_ask_preference"
@@ -71,9 +97,41 @@ class ActionAskPreference(EmotionAction):
         counts = Counter(t for p in pool for t in p.tags)
         return [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
+    async def ask_chapter(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: Dict[str, Any], ctx: TurnContext) -> bool:
+        """Ask about the clearest unasked chapter reaction; False when there is none."""
+        product = self.rt.catalog.get(ctx.product_id)
+        if product is None or not product.chapters or not ctx.session_id:
+            return False
+        try:
+            fields = await self.rt.store.chapter_fields(ctx.session_id)
+        except RedisUnavailableError:
+            return False
+        found = clearest_chapter(product, fields,
+                                 await self.said_before(tracker, "chapter", ()))
+        if found is None:
+            return False
+        chapter, step = found
+        tag = chapter.tags[0]
+        if step > 0:
+            message = render(domain, "utter_ask_chapter_liked", chapter=chapter.caption, tag=tag)
+        else:
+            message = render(domain, "utter_ask_chapter_disliked", chapter=chapter.caption,
+                             tag=tag)
+        message["buttons"] = _tag_buttons(message, tag)
+        if not self.say(dispatcher, message):
+            return False
+        await self.remember(tracker, "chapter", [str(chapter.index)])
+        await self.remember(tracker, "tag", [tag])
+        logs.event(logger, logging.INFO, "chapter_reaction_asked", chapter=chapter.index,
+                   step=round(step, 4))
+        return True
+
     async def step(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         rt, ctx = self.rt, turn_context(tracker, self.rt.signer)
+        if await self.ask_chapter(dispatcher, tracker, domain, ctx):
+            return []
         try:
             weights, counts = await rt.store.profile(ctx.shopper_id, ctx.session_id)
         except RedisUnavailableError:
@@ -83,11 +141,7 @@ class ActionAskPreference(EmotionAction):
         if tag is None:
             return []
         message = render(domain, "utter_ask_preference", index=len(counts), tag=tag)
-        like, dislike = like_dislike_buttons(message)
-        message["buttons"] = [
-            {**like, "payload": intent_payload("express_like", attribute=tag)},
-            {**dislike, "payload": intent_payload("express_dislike", attribute=tag)},
-        ]
+        message["buttons"] = _tag_buttons(message, tag)
         if self.say(dispatcher, message):
             await self.remember(tracker, "tag", [tag])
         return []

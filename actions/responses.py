@@ -34,6 +34,8 @@ SYMPATHY_RESPONSES: Mapping[str, Tuple[str, str, str]] = {
 #: in domain.yml may use any of them and no other.
 FILLS: Mapping[str, FrozenSet[str]] = {
     "utter_ask_preference": frozenset({"tag"}),
+    "utter_ask_chapter_liked": frozenset({"chapter", "tag"}),
+    "utter_ask_chapter_disliked": frozenset({"chapter", "tag"}),
     "utter_recommend": frozenset(),
     "utter_recommend_category": frozenset({"category"}),
     "utter_cold_start": frozenset({"category"}),

@@ -91,6 +91,12 @@ class Store:
         """The sidecar's latest emotion hash for the session ({} when none)."""
         return await self._run("read_emotion", sid, lambda r: r.hgetall(keys.session_emotion(sid)))
 
+    async def chapter_fields(self, sid: str) -> Dict[str, str]:
+        """The sidecar's per-chapter counts and learned steps for the session
+        (`session:{sid}:chapters`; {} when the video was not watched)."""
+        return await self._run("chapter_fields", sid,
+                               lambda r: r.hgetall(keys.session_chapters(sid)))
+
     async def record_message(self, sid: str, uid: str, product_id: Optional[str],
                              message_id: str, fields: Mapping[str, Any]) -> bool:
         """Append one message's sentiment to the chat stream (once per message id) and register
@@ -130,7 +136,7 @@ class Store:
 
     async def said(self, sid: str, rasa_session: str) -> Dict[str, Set[str]]:
         """What the bot said in Rasa session `rasa_session` of `sid` that it must not repeat,
-        by kind (`line`, `tag`): a bounded record, not the conversation."""
+        by kind (`line`, `tag`, `chapter`): a bounded record, not the conversation."""
         raw = await self._run("said", sid, lambda r: r.hgetall(keys.session_said(sid)))
         out: Dict[str, Set[str]] = {}
         for name, when in raw.items():

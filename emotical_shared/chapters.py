@@ -276,6 +276,16 @@ def reaction_from_fields(fields: Mapping[str, str], index: int) -> ChapterReacti
                            emotions=emotions)
 
 
+def learned_step(fields: Mapping[str, str], index: int) -> Optional[float]:
+    """The signed step chapter `index` gave its tags when it ended (`<i>:learned`; 0.0: the
+    reaction was not clear), None while it has not ended or for an unreadable value."""
+    raw = fields.get(f"{index}:learned")
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
 def chapter_indices(fields: Mapping[str, str]) -> List[int]:
     """The chapters a `session:{sid}:chapters` hash has numbers for, in order."""
     out = set()

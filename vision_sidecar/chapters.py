@@ -23,7 +23,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from emotical_shared.chapters import Chapter, chapter_at, reaction_from_fields
+from emotical_shared.chapters import Chapter, chapter_at, learned_step, reaction_from_fields
 from emotical_shared.labels import LABELS
 
 #: A stamp sent longer than this before its frame arrived describes another moment.
@@ -138,12 +138,12 @@ def chapter_rows(chapters: Sequence[Chapter], fields: Mapping[str, str],
     rows = []
     for c in chapters:
         r = reaction_from_fields(fields, c.index)
-        learned = fields.get(f"{c.index}:learned")
+        learned = learned_step(fields, c.index)
         rows.append({**c.as_json(), "frames": r.frames, "face_frames": r.face_frames,
                      "face_share": round(r.face_share, 3),
                      "mean_valence": round(r.mean_valence, 3) if r.face_frames else None,
                      "dominant": r.dominant,
                      "reaction": {1: "positive", -1: "negative"}.get(r.polarity(min_valence),
                                                                      "unclear"),
-                     "tag_step": float(learned) if learned is not None else None})
+                     "tag_step": learned})
     return rows

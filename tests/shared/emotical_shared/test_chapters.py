@@ -7,6 +7,7 @@ from emotical_shared.chapters import (
     ChapterReaction,
     chapter_at,
     check_chapters,
+    learned_step,
     reaction_from_fields,
     webvtt,
 )
@@ -59,3 +60,12 @@ def test_a_chapter_teaches_only_a_clear_reaction_with_faces() -> None:
 def test_the_one_bounded_update_never_crosses_the_bounds() -> None:
     assert step_weight(0.0, 0.5) == 0.5 and step_weight(0.5, 0.5) == 0.75
     assert step_weight(-0.9, -1.0) == -1.0 and step_weight(0.99, 2.0) == 1.0
+
+
+def test_learned_step_reads_an_ended_chapters_step_and_nothing_else():
+    fields = {"0:learned": "0.061200", "1:learned": "0.000000", "2:frames": "4",
+              "3:learned": "n/a"}
+    assert learned_step(fields, 0) == 0.0612
+    assert learned_step(fields, 1) == 0.0  # ended, reaction unclear
+    assert learned_step(fields, 2) is None  # still playing: no step yet
+    assert learned_step(fields, 3) is None  # unreadable: not a reaction

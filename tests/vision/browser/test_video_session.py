@@ -14,11 +14,13 @@ from typing import Any, Dict, Iterator, List
 import psutil
 import pytest
 import redis
+import yaml
 
 from emotical_shared import redis_schema
 from emotical_shared.labels import LABELS
+from stack.redis_server import ROOT
 from tests.vision.browser.conftest import watch_csp
-from tests.vision.browser.test_shop_browser import wait_until
+from tests.vision.browser.test_shop_browser import bot_texts, wait_until
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -167,6 +169,30 @@ def test_a_watched_chapter_moves_its_tags_and_leaves_the_others(walk,
     assert step > 0, f"the smiling astronaut taught nothing: {counts}"
     assert tags["red"] == pytest.approx(step, abs=1e-5) and tags["mesh"] == pytest.approx(step, abs=1e-5)
     assert "breathable" not in tags, "the last chapter taught before it ended"
+
+
+def test_the_bot_asks_about_the_chapter_the_shopper_smiled_at(walk, stack_redis: redis.Redis,
+                                                               screenshots: Path):
+    """After the smiled-at chapter taught its tags (the test above), a browse message gets the
+    chapter question from domain.yml (`utter_ask_chapter_liked`), filled with its caption."""
+    page, sid = walk["page"], walk["sid"]
+    steps = {k: v for k, v in stack_redis.hgetall(redis_schema.session_chapters(sid)).items()
+             if k.endswith(":learned")}
+    clear = {int(k.split(":")[0]) for k, v in steps.items() if float(v) != 0.0}
+    assert 0 in clear, steps
+    captions = ["Red and mesh", "Sporty and lightweight", "Breathable"]
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    template = domain["responses"]["utter_ask_chapter_liked"][0]["text"]
+    wait_until(lambda: page.locator("#chat-status").inner_text() == "online", 30,
+               "the chat to connect to Rasa")
+    page.locator("#chat-input").fill("show me some shoes")
+    page.keyboard.press("Enter")
+    asked = [template.replace("{chapter}", captions[i]) for i in sorted(clear)]
+    found = wait_until(lambda: [t for t in bot_texts(page) if t in asked], 90,
+                       f"the bot to ask about a chapter ({asked})")
+    print("chapter steps:", steps, "bot asked:", found)
+    assert len(found) == 1, "one chapter question per turn"
+    page.screenshot(path=str(screenshots / "23-bot-asks-about-a-chapter.png"), full_page=True)
 
 
 def test_the_preview_overlay_shows_the_face_box_and_label(walk, screenshots: Path):
