@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
+from typing import Any, Mapping, Optional
 
 from aiohttp import web
 
@@ -12,7 +14,7 @@ from emotical_shared.logs import event
 from emotical_shared.redis_schema import InvalidIdError, validate_id
 from emotical_shared.tokens import SESSION, SHOPPER
 from native import IMPLEMENTATION
-from vision_sidecar import deletion
+from vision_sidecar import deletion, ws
 from vision_sidecar.access import (
     SessionAccess,
     bearer_token,
@@ -20,6 +22,7 @@ from vision_sidecar.access import (
     verify_shopper_proof,
     writing_session_route,
 )
+from vision_sidecar.chapters import FRAME_VIDEO, BadStampError, VideoStamp, frame_video
 from vision_sidecar.decode import check_content_type
 from vision_sidecar.errors import (
     BadFrameError,
@@ -153,6 +156,7 @@ async def post_frame(request: web.Request, access: SessionAccess) -> web.Respons
     data = await read_body(request, settings.max_frame_bytes)
     if not data:
         raise BadFrameError("empty frame: the body held no bytes")
+    stamp = http_stamp(request.query, time.time())
     session = app[REGISTRY].get(sid)
     if not session.limiter.try_acquire():
         raise RateLimitedError(
@@ -160,11 +164,38 @@ async def post_frame(request: web.Request, access: SessionAccess) -> web.Respons
     gate = app[INFLIGHT]
     if not gate.try_enter():
         raise BusyError("the sidecar is at its limit of frames in work; try again in a second")
+    video = None if stamp is None else frame_video(
+        stamp, await ws._chapters_of(request, sid), stamp.received)
+    ended = None
+    context = FRAME_VIDEO.set(video)
     try:
         result = await app[PIPELINE].process(session, data)
+        if result.stored:
+            ended = session.chapters.observe(video)
     finally:
+        FRAME_VIDEO.reset(context)
         gate.leave()
+    await ws.learn_chapter(request, access, ended)
     return web.json_response(result.to_json(session.frames))
+
+
+def http_stamp(query: Mapping[str, str], received: float) -> Optional[VideoStamp]:
+    """The video stamp of an HTTP frame's query (`video_t`, `playing`, optional `ended`), checked
+    by `VideoStamp.parse` like a WebSocket stamp; None without `video_t`; BadFrameError (400)."""
+    if "video_t" not in query and "playing" not in query:
+        return None
+    flags = {"true": True, "false": False}
+    raw_t, raw_playing, raw_ended = (query.get(k) for k in ("video_t", "playing", "ended"))
+    try:
+        t: Any = float(raw_t) if raw_t is not None else None
+    except ValueError:
+        t = raw_t
+    message = {"t": t, "playing": flags.get(raw_playing or "", raw_playing),
+               "ended": flags.get(raw_ended or "false", raw_ended)}
+    try:
+        return VideoStamp.parse(message, received)
+    except BadStampError as exc:
+        raise BadFrameError(f"{exc} (query video_t=<seconds>&playing=true|false)") from None
 
 
 @session_route

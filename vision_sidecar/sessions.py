@@ -15,6 +15,7 @@ import numpy as np
 
 from emotical_shared.labels import AROUSAL, LABEL_INDEX, NEUTRAL_LABEL, VALENCE
 from native import STATE_COLUMNS, kernels
+from vision_sidecar.chapters import ChapterTracker
 from vision_sidecar.faces import TrackState
 
 VALENCE_VEC = np.array(VALENCE, dtype=np.float64)
@@ -62,6 +63,8 @@ class Session:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     frames: int = 0
     last_seen: float = field(default_factory=time.monotonic)
+    #: The chapter the session's HTTP frames are watching (a WebSocket keeps its own).
+    chapters: ChapterTracker = field(default_factory=ChapterTracker)
 
 
 class SessionRegistry:
