@@ -7,26 +7,33 @@ bar with the chapter bands. OpenCV's VideoWriter writes VP8 and VP9 WebM, which 
 (avc1 and Theora fail to write here, mp4v is written but Chromium refuses it). The drawing is
 deterministic; the encoder's bytes are not (compare decoded frames, not files).
 
-A file that is already there is kept; folders of older catalog hashes are removed.
+A file that is already there is kept; folders of older catalog hashes are removed. A finished
+set is cached machine-wide in `$EMOTICAL_CACHE_DIR/videos/<catalog hash>/` with a manifest of
+each file's size and sha256, written last; a fresh clone hardlinks (or copies) the set from there
+when every file matches the manifest, and redraws when the entry is incomplete or corrupt. The
+cache is an optimisation: a cache that cannot be read or written is logged, never a failure.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import logging
+import os
 import re
 import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 import yaml
 
 from emotical_shared.chapters import GENERATED, Chapter, catalog_hash, chapter_at, check_chapters
+from stack.fingerprint import cache_dir
 from vision_sidecar.settings import DEFAULT_CATALOG_PATH, DEFAULT_VIDEOS_DIR
 
 log = logging.getLogger(__name__)
@@ -34,6 +41,7 @@ log = logging.getLogger(__name__)
 WIDTH, HEIGHT, FPS = 480, 270, 12
 FOURCC = "VP80"
 _HASH_DIR = re.compile(r"^[0-9a-f]{12}$")
+MANIFEST = "manifest.json"
 
 
 def _colour(seed: str, index: int, light: int) -> Tuple[int, int, int]:
@@ -118,39 +126,126 @@ def _products(catalog_dir: Path) -> List[Mapping[str, Any]]:
     return rows
 
 
-def generate(catalog_dir: Path, videos_dir: Path) -> Tuple[int, int, Path]:
-    """Write the missing generated videos of `catalog_dir`; (written, kept, folder)."""
-    folder = videos_dir / catalog_hash(catalog_dir)
-    written = kept = 0
-    for row in _products(catalog_dir):
-        if row.get("video", GENERATED) != GENERATED:
-            continue
-        chapters, problems = check_chapters(row.get("chapters"), row.get("tags") or [])
-        if problems or not chapters:
-            continue  # `make validate` names what is wrong; nothing to draw
+def default_cache() -> Path:
+    """The machine-wide video cache: `$EMOTICAL_CACHE_DIR/videos` (beside the models)."""
+    return cache_dir().parent / "videos"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _cached_set(entry: Path, names: Sequence[str]) -> Optional[Dict[str, Path]]:
+    """The files of a complete cache entry (manifest names exactly `names`, every size and
+    sha256 matching), else None."""
+    try:
+        manifest = json.loads((entry / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        if not isinstance(files, dict) or sorted(files) != sorted(names):
+            return None
+        for name, meta in files.items():
+            path = entry / name
+            if path.stat().st_size != meta["size"] or _sha256(path) != meta["sha256"]:
+                return None
+        return {name: entry / name for name in names}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _place(source: Path, target: Path) -> None:
+    """`source` at `target`: a hardlink on the same filesystem, else a copy (atomically)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    tmp.replace(target)
+
+
+def _store(folder: Path, names: Sequence[str], entry: Path) -> None:
+    """Copy the finished set into the cache: files first, the manifest last, then one rename."""
+    tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    files = {}
+    for name in names:
+        _place(folder / name, tmp / name)
+        files[name] = {"size": (tmp / name).stat().st_size, "sha256": _sha256(tmp / name)}
+    (tmp / MANIFEST).write_text(json.dumps({"files": files}, indent=1), encoding="utf-8")
+    shutil.rmtree(entry, ignore_errors=True)
+    tmp.replace(entry)
+
+
+def generate(catalog_dir: Path, videos_dir: Path,
+             cache: Optional[Path] = None) -> Tuple[int, int, int, Path]:
+    """Write the missing generated videos of `catalog_dir`, from `cache`'s complete entry when
+    it has one (None: no cache); (written, kept, from cache, folder)."""
+    digest = catalog_hash(catalog_dir)
+    folder = videos_dir / digest
+    names = [f"{row['id']}.webm" for row, _ in _drawable(catalog_dir)]
+    entry = cache / digest if cache is not None else None
+    written = kept = cached = 0
+    hit = _cached_set(entry, names) if entry is not None and names else None
+    for row, chapters in _drawable(catalog_dir):
         pid = str(row["id"])
         target = folder / f"{pid}.webm"
         if target.is_file() and target.stat().st_size > 0:
             kept += 1
             continue
+        if hit is not None:
+            try:
+                _place(hit[target.name], target)
+                cached += 1
+                continue
+            except OSError as exc:
+                log.warning("video cache %s unusable (%s); drawing", entry, exc)
+                hit = None
         write_video(target, pid, str(row.get("title") or row.get("name") or pid), chapters)
         written += 1
+    if entry is not None and names and hit is None:
+        try:
+            _store(folder, names, entry)
+        except OSError as exc:
+            log.warning("could not cache the videos in %s (%s)", entry, exc)
     if videos_dir.is_dir():
         for old in videos_dir.iterdir():
             if old.is_dir() and _HASH_DIR.match(old.name) and old != folder:
                 shutil.rmtree(old, ignore_errors=True)
-    return written, kept, folder
+    return written, kept, cached, folder
+
+
+def _drawable(catalog_dir: Path) -> List[Tuple[Mapping[str, Any], Tuple[Chapter, ...]]]:
+    """(row, chapters) of each product to draw: `video: generated` (or none) and valid
+    chapters (`make validate` names what is wrong with the others)."""
+    rows = []
+    for row in _products(catalog_dir):
+        if row.get("video", GENERATED) != GENERATED:
+            continue
+        chapters, problems = check_chapters(row.get("chapters"), row.get("tags") or [])
+        if not problems and chapters:
+            rows.append((row, tuple(chapters)))
+    return rows
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG_PATH)
     parser.add_argument("--out", type=Path, default=DEFAULT_VIDEOS_DIR)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="machine-wide cache (default $EMOTICAL_CACHE_DIR/videos)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor fill it")
     args = parser.parse_args(argv)
     start = time.monotonic()
-    written, kept, folder = generate(args.catalog, args.out)
+    cache = None if args.no_cache else (args.cache or default_cache())
+    written, kept, cached, folder = generate(args.catalog, args.out, cache)
     size = sum(p.stat().st_size for p in folder.glob("*.webm")) if folder.is_dir() else 0
-    print(f"videos: {written} written, {kept} kept in {folder} "
+    print(f"videos: {written} written, {kept} kept, {cached} from cache in {folder} "
           f"({size / 1024:.0f} KiB, {time.monotonic() - start:.1f} s)")
     return 0
 

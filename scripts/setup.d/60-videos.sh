@@ -2,7 +2,9 @@
 # The catalog's generated product videos (`make videos`): one short VP8 WebM per product whose
 # `video` is `generated`, drawn from its chapters into var/videos/<catalog hash>/. Only missing
 # ones are drawn (about 1 s each on a 2-core machine), so a second run takes a second; a changed
-# catalog gets a new folder and the old one is removed.
+# catalog gets a new folder and the old one is removed. A finished set is cached in
+# $EMOTICAL_CACHE_DIR/videos/<catalog hash>/ (manifest checked on reuse), so a fresh clone takes
+# it from there instead of drawing.
 set -euo pipefail
 
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
