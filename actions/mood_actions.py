@@ -71,11 +71,15 @@ class ActionFuseMood(EmotionAction):
         events = [SlotSet(k, v) for k, v in slots.items() if tracker.get_slot(k) != v]
         if product is not None and tracker.get_slot("product_id") != product.id:
             events.append(SlotSet("product_id", product.id))
-        # product_category's custom mapping (domain.yml): the message's last category entity,
-        # as Rasa's from_entity mapping would take it, but only when the value changes.
-        categories = entity_values(ctx, "product_category")
-        if categories and tracker.get_slot("product_category") != categories[-1]:
-            events.append(SlotSet("product_category", categories[-1]))
+        # product_category's custom mapping (domain.yml): the message's last category entity
+        # that the catalog knows, as the catalog names it ("bag" -> "bags", as action_recommend
+        # stores it), only when the value changes. A word that names no category ("stuff")
+        # leaves the category the shopper was browsing.
+        known = [c for c in map(rt.catalog.category_of, entity_values(ctx, "product_category"))
+                 if c]
+        category = known[-1] if known else None
+        if category and tracker.get_slot("product_category") != category:
+            events.append(SlotSet("product_category", category))
         logs.event(logger, logging.DEBUG, "mood_fused", mood=mood.mood,
                    valence=round(mood.valence, 2), dominant=mood.dominant_emotion,
                    sympathy=mood.sympathy_level, face=mood.face_used)

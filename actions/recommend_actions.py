@@ -60,7 +60,8 @@ class ActionRecommend(EmotionAction):
         logs.event(logger, logging.INFO, "recommended",
                    products=",".join(r.product.id for r in recs), cold=cold,
                    category=category or "-")
-        return [SlotSet("product_category", category)] if category else []
+        changed = category and tracker.get_slot("product_category") != category
+        return [SlotSet("product_category", category)] if changed else []
 
 
 class ActionProductInfo(EmotionAction):

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Mapping
 
 from actions.mood_actions import ActionFuseMood
 from actions.preference_actions import ActionAskPreference
+from actions.recommend_actions import ActionRecommend
 from actions.responses import fill
 from emotical_shared import redis_schema as keys
 from tests.bot.actions.helpers import make_tracker, run_action, slots_of, user_event
@@ -105,5 +106,16 @@ def test_the_category_slot_is_set_only_when_it_changes(runtime: Any, domain: Dic
         return slots_of(events)
 
     assert turn("Bags", {})["product_category"] == "bags"
-    assert "product_category" not in turn("bags", {"product_category": "bags"})
-    assert turn("shoes", {"product_category": "bags"})["product_category"] == "shoes"
+    # "bag" names the catalog's "bags", the value the slot holds: no event.
+    assert "product_category" not in turn("bag", {"product_category": "bags"})
+    assert turn("shoe", {"product_category": "bags"})["product_category"] == "shoes"
+    # A word that names no catalog category leaves the slot alone.
+    assert "product_category" not in turn("spaceships", {"product_category": "bags"})
+    # action_recommend stores the category it recommended from, also only when it changes.
+    browse_bag = user_event("browse_category", text="show me a bag", score=0.0, metadata=META)
+    browse_bag["parse_data"]["entities"] = [{"entity": "product_category", "value": "bag"}]
+    events, _ = run_action(ActionRecommend(), make_tracker([browse_bag]), domain)
+    assert slots_of(events) == {"product_category": "bags"}
+    events, _ = run_action(ActionRecommend(),
+                           make_tracker([browse_bag], slots={"product_category": "bags"}), domain)
+    assert slots_of(events) == {}
