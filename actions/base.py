@@ -51,9 +51,9 @@ class EmotionAction(Action, ABC):
         return True
 
     async def said_before(self, tracker: Tracker, kind: str, seen_here: Iterable[str]) -> Set[str]:
-        """What this Rasa session already said of `kind` (`line`, `tag`, `chapter`): what the tracker's
-        events at hand show plus the session's bounded record (the tracker Rasa sends holds
-        only the recent turns). Without Redis, the events at hand alone."""
+        """What this Rasa session already said of `kind` (`line`, `tag`, `chapter`): what the
+        tracker's events at hand show plus the session's bounded record (the tracker Rasa sends
+        holds only the recent turns). Without Redis, the events at hand alone."""
         said = set(seen_here)
         with contextlib.suppress(RedisUnavailableError):
             said |= (await self.rt.store.said(session_id(tracker, self.rt.signer),

@@ -6,7 +6,8 @@ data, and `fuse` weighs them into the slots the dialogue branches on.
 
 Rule: valence = (w_face·v_face + w_text·v_text) / (w_face + w_text), where a missing, faceless,
 uncertain (a face without a confident label: the sidecar's `uncertain`) or stale face reading
-(older than `face_stale_s`) has weight 0, and a message without sentiment likewise. |valence| ≥ t1 makes the mood positive/negative; a negative mood asks for sympathy level
+(older than `face_stale_s`) has weight 0, and a message without sentiment likewise.
+|valence| ≥ t1 makes the mood positive/negative; a negative mood asks for sympathy level
 1, 2 or 3 as |valence| passes t1, t2, t3. A face that is clearly confused or fearful asks for at
 least level 1 even when the valence is mild (they need help more than comfort).
 """

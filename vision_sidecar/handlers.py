@@ -165,7 +165,7 @@ async def post_frame(request: web.Request, access: SessionAccess) -> web.Respons
     if not gate.try_enter():
         raise BusyError("the sidecar is at its limit of frames in work; try again in a second")
     video = None if stamp is None else frame_video(
-        stamp, await ws._chapters_of(request, sid), stamp.received)
+        stamp, await ws.chapters_of(request, sid), stamp.received)
     ended = None
     context = FRAME_VIDEO.set(video)
     try:

@@ -234,7 +234,7 @@ async def ws_frames(request: web.Request) -> web.StreamResponse:
         sockets.close(client)
 
 
-async def _chapters_of(request: web.Request, sid: str) -> Tuple[Chapter, ...]:
+async def chapters_of(request: web.Request, sid: str) -> Tuple[Chapter, ...]:
     """The chapters of the product the session was opened for (none when Redis is away)."""
     try:
         product = await request.app[STORE].product_of(sid)
@@ -266,7 +266,7 @@ async def _serve(ws: web.WebSocketResponse, request: web.Request, access: Sessio
     slot = LatestSlot()
     tracker = ChapterTracker()
     consumer = asyncio.get_running_loop().create_task(
-        _consume(ws, request, access, slot, await _chapters_of(request, sid), tracker))
+        _consume(ws, request, access, slot, await chapters_of(request, sid), tracker))
     seq = 0
     stamp: Optional[VideoStamp] = None
     try:
