@@ -30,29 +30,34 @@ cdef inline void _taps(int start, int length, int size, int limit, Py_ssize_t* l
         frac[k] = src - lo[k]
 
 
-def prepare_faces(gray, boxes, int size):
+def prepare_faces(image, boxes, int size):
     """Crop, resize (bilinear, half-pixel centres) and scale each box to [-1, 1]; see kernels_py."""
-    cdef const unsigned char[:, ::1] img = np.ascontiguousarray(gray, dtype=np.uint8)
+    src = np.asarray(image, dtype=np.uint8)
+    if src.ndim == 2:
+        src = src[:, :, None]
+    cdef const unsigned char[:, :, ::1] img = np.ascontiguousarray(src)
     cdef const int[:, ::1] bx = np.ascontiguousarray(np.asarray(boxes, dtype=np.int32).reshape(-1, 4))
     cdef Py_ssize_t n = bx.shape[0]
-    out_arr = np.empty((n, 1, size, size), dtype=np.float32)
+    cdef Py_ssize_t channels = img.shape[2]
+    out_arr = np.empty((n, channels, size, size), dtype=np.float32)
     cdef float[:, :, :, ::1] out = out_arr
     cdef int height = img.shape[0], width = img.shape[1]
     cdef Py_ssize_t[::1] x0 = np.empty(size, dtype=np.intp), x1 = np.empty(size, dtype=np.intp)
     cdef Py_ssize_t[::1] y0 = np.empty(size, dtype=np.intp), y1 = np.empty(size, dtype=np.intp)
     cdef double[::1] fx = np.empty(size, dtype=np.float64), fy = np.empty(size, dtype=np.float64)
-    cdef Py_ssize_t i, r, c
+    cdef Py_ssize_t i, r, c, k
     cdef double top, bottom, value
     with nogil:
         for i in range(n):
             _taps(bx[i, 0], bx[i, 2], size, width, &x0[0], &x1[0], &fx[0])
             _taps(bx[i, 1], bx[i, 3], size, height, &y0[0], &y1[0], &fy[0])
-            for r in range(size):
-                for c in range(size):
-                    top = img[y0[r], x0[c]] * (1.0 - fx[c]) + img[y0[r], x1[c]] * fx[c]
-                    bottom = img[y1[r], x0[c]] * (1.0 - fx[c]) + img[y1[r], x1[c]] * fx[c]
-                    value = top * (1.0 - fy[r]) + bottom * fy[r]
-                    out[i, 0, r, c] = <float>(value / 127.5 - 1.0)
+            for k in range(channels):
+                for r in range(size):
+                    for c in range(size):
+                        top = img[y0[r], x0[c], k] * (1.0 - fx[c]) + img[y0[r], x1[c], k] * fx[c]
+                        bottom = img[y1[r], x0[c], k] * (1.0 - fx[c]) + img[y1[r], x1[c], k] * fx[c]
+                        value = top * (1.0 - fy[r]) + bottom * fy[r]
+                        out[i, k, r, c] = <float>(value / 127.5 - 1.0)
     return out_arr
 
 

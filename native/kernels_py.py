@@ -1,7 +1,8 @@
 """Plain numpy reference of the native kernels (`kernels.pyx`); tests hold the compiled twin to it.
 
 Three kernels:
-- `prepare_faces`: grey frame + face boxes → the expression model's normalised input batch
+- `prepare_faces`: grey or colour frame + face boxes → the expression model's normalised input
+  batch
   (crop, bilinear resize with half-pixel centres, border replicated, `x / 127.5 - 1`).
 - `update_sessions`: one time-aware exponential smoothing step per session row of a state table,
   with valence, arousal, dominant label and the running -100..100 session score.
@@ -31,23 +32,27 @@ def _axis_taps(start: int, length: int, size: int, limit: int):
     return lo, hi, src - lo
 
 
-def prepare_faces(gray: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
-    """Crop each (x, y, w, h) box of `gray` (uint8, H×W), resize to size×size, scale to [-1, 1].
+def prepare_faces(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
+    """Crop each (x, y, w, h) box of `image` (uint8, H×W grey or H×W×C colour), resize to
+    size×size, scale to [-1, 1].
 
-    Returns float32 (n, 1, size, size). Boxes may reach past the frame; the border is repeated.
+    Returns float32 (n, C, size, size), C = 1 for a grey image, channels in the image's order.
+    Boxes may reach past the frame; the border is repeated.
     """
-    gray = np.ascontiguousarray(gray, dtype=np.uint8)
+    img = np.asarray(image, dtype=np.uint8)
+    if img.ndim == 2:
+        img = img[:, :, None]
     boxes = np.asarray(boxes, dtype=np.int32).reshape(-1, 4)
-    height, width = gray.shape
-    out = np.empty((len(boxes), 1, size, size), dtype=np.float32)
-    img = gray.astype(np.float64)
+    height, width, channels = img.shape
+    out = np.empty((len(boxes), channels, size, size), dtype=np.float32)
+    pixels = img.astype(np.float64).transpose(2, 0, 1)  # (C, H, W)
     for i, (x, y, w, h) in enumerate(boxes):
         x0, x1, fx = _axis_taps(int(x), int(w), size, width)
         y0, y1, fy = _axis_taps(int(y), int(h), size, height)
-        top = img[y0][:, x0] * (1 - fx) + img[y0][:, x1] * fx
-        bottom = img[y1][:, x0] * (1 - fx) + img[y1][:, x1] * fx
+        top = pixels[:, y0][:, :, x0] * (1 - fx) + pixels[:, y0][:, :, x1] * fx
+        bottom = pixels[:, y1][:, :, x0] * (1 - fx) + pixels[:, y1][:, :, x1] * fx
         value = top * (1 - fy[:, None]) + bottom * fy[:, None]
-        out[i, 0] = value / 127.5 - 1.0
+        out[i] = value / 127.5 - 1.0
     return out
 
 

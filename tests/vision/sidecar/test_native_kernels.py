@@ -57,6 +57,20 @@ def test_prepare_faces_matches_opencv_resize_on_an_inside_box():
     np.testing.assert_allclose((got + 1.0) * 127.5, want.astype(np.float64), atol=1.01)
 
 
+def test_prepare_faces_on_a_colour_frame_crops_each_channel_as_its_grey_frame():
+    """A colour frame (H×W×3, the face-api model's input) gives one plane per channel, in the
+    frame's order, each the crop its channel alone gives; both twins agree."""
+    colour = _frame(11, (240, 320, 3))
+    boxes = np.array([(100, 50, 60, 60), (-20, -15, 70, 70), (290, 200, 90, 90)], dtype=np.int32)
+    got = compiled.prepare_faces(colour, boxes, 112)
+    want = kernels_py.prepare_faces(colour, boxes, 112)
+    assert got.shape == want.shape == (3, 3, 112, 112) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, atol=TOL)
+    for k in range(3):
+        plane = compiled.prepare_faces(np.ascontiguousarray(colour[:, :, k]), boxes, 112)
+        np.testing.assert_allclose(got[:, k:k + 1], plane, atol=TOL)
+
+
 def test_prepare_faces_on_an_all_black_frame_is_finite_minus_one():
     gray = np.zeros((120, 160), dtype=np.uint8)
     boxes = np.array([(0, 0, 160, 120), (150, 110, 40, 40)], dtype=np.int32)
