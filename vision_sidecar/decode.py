@@ -1,9 +1,11 @@
-"""Checking and decoding one uploaded frame: size, type, header dimensions, then grey pixels.
+"""Checking and decoding one uploaded frame: size, type, header dimensions, then the pixels.
 
 The header is read before any pixel is decoded, so a small file announcing a huge image (a
 decompression bomb) is refused without allocating it. JPEGs are decoded by libjpeg at 1/2, 1/4
 or 1/8 scale straight to grey (`IMREAD_REDUCED_GRAYSCALE_*`): the pipeline never needs more
-than about 320 pixels across.
+than about 320 pixels across. A model that reads colour (`FaceCrop.colour`) has the frame
+decoded in colour at the same scale instead, and the grey frame the detectors search made
+from it.
 """
 
 from __future__ import annotations
@@ -15,29 +17,46 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 
+from native import kernels
 from vision_sidecar.errors import (
     BadFrameError,
     FrameTooLargeError,
     UnsupportedMediaError,
 )
+from vision_sidecar.settings import FaceCrop
 
 ACCEPTED_CONTENT_TYPES = ("image/jpeg", "image/jpg", "image/png", "application/octet-stream")
 #: Decoded width the pipeline aims for (faces of a webcam shopper stay ≥ 50 px across).
 TARGET_WIDTH = 320
 _REDUCED = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
             4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
+_REDUCED_COLOUR = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2,
+                   4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
 @dataclass(frozen=True)
 class DecodedFrame:
-    """A grey frame at reduced size; `scale` maps its pixels back to the original image."""
+    """A grey frame at reduced size (and its colour pixels, BGR, when decoded in colour);
+    `scale` maps its pixels back to the original image."""
 
     gray: np.ndarray
     scale: int
     width: int
     height: int
     kind: str
+    bgr: Optional[np.ndarray] = None
+
+    def face_input(self, boxes: np.ndarray, crop: FaceCrop) -> np.ndarray:
+        """The model input of each (x, y, w, h) box: (n, C, size, size) float32 in [-1, 1],
+        cut by the native kernel from the colour frame (C = 3, BGR) or the grey one (C = 1)."""
+        image = self.gray
+        if crop.colour:
+            if self.bgr is None:
+                raise ValueError("a colour crop of a frame decoded without colour")
+            image = self.bgr
+        return kernels.prepare_faces(image, np.asarray(boxes, dtype=np.int32).reshape(-1, 4),
+                                     crop.size)
 
 
 def check_content_type(content_type: Optional[str]) -> None:
@@ -97,8 +116,10 @@ def _is_complete(kind: str, data: bytes) -> bool:
     return b"IEND" in tail
 
 
-def decode_frame(data: bytes, max_bytes: int, max_pixels: int) -> DecodedFrame:
-    """Check `data` and decode it to a reduced grey frame; raise a SidecarError saying why not."""
+def decode_frame(data: bytes, max_bytes: int, max_pixels: int,
+                 colour: bool = False) -> DecodedFrame:
+    """Check `data` and decode it to a reduced grey frame (and its colour pixels, with
+    `colour`); raise a SidecarError saying why not."""
     if not data:
         raise BadFrameError("empty frame: the body held no bytes")
     if len(data) > max_bytes:
@@ -115,10 +136,14 @@ def decode_frame(data: bytes, max_bytes: int, max_pixels: int) -> DecodedFrame:
     if kind == "jpeg":
         while scale < 8 and width // (scale * 2) >= TARGET_WIDTH:
             scale *= 2
-    gray = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _REDUCED[scale])
-    if gray is None or gray.size == 0:
+    pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8),
+                          (_REDUCED_COLOUR if colour else _REDUCED)[scale])
+    if pixels is None or pixels.size == 0:
         raise BadFrameError(f"{kind.upper()} could not be decoded (corrupt data)")
     if kind == "png" and width > TARGET_WIDTH * 2:
         scale = max(1, width // TARGET_WIDTH)
-        gray = cv2.resize(gray, (width // scale, height // scale), interpolation=cv2.INTER_AREA)
-    return DecodedFrame(gray=gray, scale=scale, width=width, height=height, kind=kind)
+        pixels = cv2.resize(pixels, (width // scale, height // scale), interpolation=cv2.INTER_AREA)
+    if not colour:
+        return DecodedFrame(gray=pixels, scale=scale, width=width, height=height, kind=kind)
+    return DecodedFrame(gray=cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY), scale=scale, width=width,
+                        height=height, kind=kind, bgr=pixels)

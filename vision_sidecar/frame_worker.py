@@ -72,7 +72,7 @@ def init(settings: Settings) -> None:
     import cv2
     import numpy as np
 
-    from vision_sidecar.expression.base import FACE_SIZE, FaceJob
+    from vision_sidecar.expression.base import FaceJob
     from vision_sidecar.expression.local import LocalOnnxBackend
     from vision_sidecar.faces import FaceLocator, make_detector
 
@@ -82,10 +82,11 @@ def init(settings: Settings) -> None:
                                      settings.search_every_max,
                                      detector=make_detector(settings.face_detector,
                                                             settings.model_dir))
-    _worker["backend"] = LocalOnnxBackend(settings.model_path, threads=1,
-                                          temperature=settings.expression_temperature)
+    backend = LocalOnnxBackend(settings.model_path, threads=1, temperature=settings.temperature,
+                               model=settings.expression)
+    _worker["backend"] = backend
     _worker["locator"].detect(np.zeros((240, 320), dtype=np.uint8))
-    _worker["backend"].classify([FaceJob("", np.zeros((1, FACE_SIZE, FACE_SIZE), np.float32))])
+    backend.classify([FaceJob("", np.zeros(backend.input_shape, np.float32))])
 
 
 def analyse_and_classify(sid: str, track: Any, data: bytes,

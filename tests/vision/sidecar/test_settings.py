@@ -52,3 +52,37 @@ def test_the_face_detector_is_blazeface_unless_haar_is_asked_for(tmp_path):
     with pytest.raises(SettingsError, match=r"face_detection_short_range\.tflite.*make setup"):
         Settings(model_dir=tmp_path).check_files()
     Settings(model_dir=tmp_path, face_detector="haar").check_files()
+
+
+def test_the_expression_model_is_one_of_the_local_models_and_an_unknown_one_stops_the_start(
+        tmp_path):
+    assert Settings.from_env({"EMOTICAL_EXPRESSION_MODEL": " face-api "}).expression_model == \
+        "face-api"
+    with pytest.raises(SettingsError, match=r"EMOTICAL_EXPRESSION_MODEL='hsemotion' is not valid: "
+                       r"expected `fer-mini-xception` or `face-api`"):
+        Settings.from_env({"EMOTICAL_EXPRESSION_MODEL": "hsemotion"})
+    # a model whose file make setup has not made: refused at start, naming the setup step
+    (tmp_path / sidecar_settings.FER_MODEL_FILE).write_bytes(b"onnx")
+    with pytest.raises(SettingsError, match=r"face-api: faceapi_expression\.onnx not found.*"
+                       r"52-faceapi-model\.sh"):
+        Settings(model_dir=tmp_path, face_detector="haar",
+                 expression_model="face-api").check_files()
+
+
+def test_the_temperature_is_the_models_own_unless_set():
+    for name, model in sidecar_settings.EXPRESSION_MODELS.items():
+        assert Settings(expression_model=name).temperature == model.temperature
+    assert Settings.from_env({"EMOTICAL_EXPRESSION_TEMPERATURE": "1.5"}).temperature == 1.5
+
+
+def test_the_sidecar_does_not_start_with_an_unknown_expression_model():
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), EMOTICAL_EXPRESSION_MODEL="facex")
+    done = subprocess.run([sys.executable, "-m", "vision_sidecar"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert ("vision sidecar: EMOTICAL_EXPRESSION_MODEL='facex' is not valid: expected "
+            "`fer-mini-xception` or `face-api`") in done.stderr
