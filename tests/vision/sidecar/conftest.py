@@ -10,13 +10,23 @@ import pytest
 from stack.redis_server import RedisServer, free_port
 from tests.vision.sidecar.helpers import Sidecar, start_sidecar
 from vision_sidecar import samples
-from vision_sidecar.settings import Settings
+from vision_sidecar.settings import FER_MODEL_FILE, Settings
 
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    """The ONNX expression model built by `make setup`; fails (not skips) when it is missing."""
+    """The default expression model's ONNX file built by `make setup`; fails (not skips) when it
+    is missing."""
     path = Settings().model_path
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run `make setup` (scripts/setup.d/30-models.sh)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fer_model_path(model_path: Path) -> Path:
+    """fer's mini-Xception (64×64 grey), for the tests that feed it grey crops themselves."""
+    path = model_path.parent / FER_MODEL_FILE
     if not path.is_file():
         pytest.fail(f"{path} is missing: run `make setup` (scripts/setup.d/30-models.sh)")
     return path

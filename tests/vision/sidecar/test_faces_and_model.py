@@ -144,11 +144,11 @@ def test_later_searches_run_on_the_search_thread_and_the_face_is_confirmed_next_
         search_pool.shutdown()
 
 
-def test_the_local_model_calls_the_smiling_astronaut_happy(model_path):
+def test_the_local_model_calls_the_smiling_astronaut_happy(fer_model_path):
     gray = grey(samples.astronaut_bgr())
     box = FaceLocator().detect(gray)[0]
     tensor = kernels.prepare_faces(gray, np.array([box], np.int32), FACE_SIZE)[0]
-    backend = LocalOnnxBackend(model_path)
+    backend = LocalOnnxBackend(fer_model_path)
     probs = backend.classify([FaceJob("s", tensor)])[0]
     assert probs.shape == (len(LABELS),)
     assert abs(probs.sum() - 1) < 1e-5
@@ -156,8 +156,8 @@ def test_the_local_model_calls_the_smiling_astronaut_happy(model_path):
     assert probs[LABELS.index("happy")] > 0.8
 
 
-def test_a_batch_gives_the_same_answers_as_single_calls(model_path):
-    backend = LocalOnnxBackend(model_path)
+def test_a_batch_gives_the_same_answers_as_single_calls(fer_model_path):
+    backend = LocalOnnxBackend(fer_model_path)
     rng = np.random.default_rng(0)
     tensors = [rng.uniform(-1, 1, (1, FACE_SIZE, FACE_SIZE)).astype(np.float32) for _ in range(5)]
     batch = backend.classify([FaceJob(str(i), t) for i, t in enumerate(tensors)])

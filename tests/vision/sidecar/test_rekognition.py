@@ -83,10 +83,10 @@ def test_rekognition_emotions_map_onto_the_eight_labels():
 
 
 def test_each_backend_declares_the_labels_it_reads_and_only_rekognition_reads_confused(
-        model_path):
+        fer_model_path):
     from vision_sidecar.expression.local import LocalOnnxBackend
 
-    local = LocalOnnxBackend(model_path)
+    local = LocalOnnxBackend(fer_model_path)
     assert "confused" not in local.labels and set(local.labels) == set(LABELS) - {"confused"}
     batch = np.random.default_rng(0).uniform(-1, 1, (8, 1, 64, 64)).astype(np.float32)
     probs = local.classify([FaceJob("s", t) for t in batch])

@@ -48,7 +48,7 @@ def test_the_face_detector_is_blazeface_unless_haar_is_asked_for(tmp_path):
     with pytest.raises(SettingsError, match="EMOTICAL_FACE_DETECTOR"):
         Settings.from_env({"EMOTICAL_FACE_DETECTOR": "yunet"})
     # a model dir with the expression model but without BlazeFace's file: refused at start
-    (tmp_path / sidecar_settings.FER_MODEL_FILE).write_bytes(b"onnx")
+    (tmp_path / Settings().expression.file).write_bytes(b"onnx")
     with pytest.raises(SettingsError, match=r"face_detection_short_range\.tflite.*make setup"):
         Settings(model_dir=tmp_path).check_files()
     Settings(model_dir=tmp_path, face_detector="haar").check_files()

@@ -95,7 +95,7 @@ def test_temperature_scaling_keeps_the_top_class_and_softens_above_one():
     assert soft[0] == pytest.approx(np.exp(logits) / np.exp(logits).sum())
 
 
-def test_the_local_model_applies_its_temperature(model_path):
+def test_the_local_model_applies_its_temperature(fer_model_path):
     face = samples.astronaut_bgr()
     import cv2
 
@@ -103,10 +103,10 @@ def test_the_local_model_applies_its_temperature(model_path):
     from vision_sidecar.expression.base import FACE_SIZE, FaceJob
 
     gray = cv2.cvtColor(face, cv2.COLOR_BGR2GRAY)
-    box = make_detector("blazeface", model_path.parent).detect(gray)[0]
+    box = make_detector("blazeface", fer_model_path.parent).detect(gray)[0]
     tensor = kernels.prepare_faces(gray, np.array([box], dtype=np.int32), FACE_SIZE)[0]
-    plain = LocalOnnxBackend(model_path).classify([FaceJob("s", tensor)])[0]
-    warm = LocalOnnxBackend(model_path, temperature=3.0).classify([FaceJob("s", tensor)])[0]
+    plain = LocalOnnxBackend(fer_model_path).classify([FaceJob("s", tensor)])[0]
+    warm = LocalOnnxBackend(fer_model_path, temperature=3.0).classify([FaceJob("s", tensor)])[0]
     assert plain.argmax() == warm.argmax() and warm.max() < plain.max()
     assert warm[LABEL_INDEX["confused"]] == 0.0  # a label the model cannot read stays 0
 
