@@ -363,7 +363,7 @@ def report(results: Dict[Tuple[str, str], Dict[str, Scores]], det_ms: Dict[str, 
     lines += calibration_lines(results, Settings.from_env())
     if tracked:
         lines += ["", f"## Tracking (each labelled face as {TRACK_FRAMES} moving widget frames, "
-                  "fer-mini-xception)", "",
+                  f"{Settings().expression_model}, the sidecar's model)", "",
                   "| detector | detection every | frames with a face | top-1 over frames | "
                   "locator CPU ms/frame |", "|---|---|---|---|---|"]
         for (det, every), t in tracked.items():
@@ -396,7 +396,7 @@ def main() -> None:
             confusion_png(parts["all"], f"{det_name} x {mod_name} (rows: truth)",
                           args.out / f"vision-eval-{det_name}-{mod_name}.png")
     tracked = {(name, every): tracking(items, make_detector(name, args.model_dir),
-                                       model_set["fer-mini-xception"], every)
+                                       model_set[Settings().expression_model], every)
                for name in ("haar", "blazeface") for every in TRACK_EVERY}
     print(report(results, det_ms, items, args.out, tracked))
 
