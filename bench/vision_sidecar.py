@@ -126,7 +126,7 @@ class ClassicPipelineMixin:
             self._haar = HaarDetector()
         return self._haar
 
-    def analyse(self, track, data, sid=""):
+    def analyse(self, track, data, sid="", read=True):
         import cv2
 
         from native import kernels
@@ -140,7 +140,7 @@ class ClassicPipelineMixin:
         t2 = time.thread_time()
         box = tuple(int(v) for v in max(faces, key=lambda f: f[2] * f[3])) if len(faces) else None
         tensor = (kernels.prepare_faces(gray, np.array([box], np.int32), FACE_SIZE)[0]
-                  if box else None)
+                  if box and read else None)
         t3 = time.thread_time()
         return Analysis(faces=len(faces), box=box, tensor=tensor, scale=1,
                         timings={"decode": t1 - t0, "locate": t2 - t1, "crop": t3 - t2})
@@ -183,8 +183,8 @@ async def _measure_pipeline(pipeline, variant: str, seconds: float,
     stage = {"decode": 0.0, "locate": 0.0, "crop": 0.0}
     analyse = pipeline.analyse
 
-    def timed_analyse(track, data, sid=""):
-        result = analyse(track, data, sid)
+    def timed_analyse(track, data, sid="", read=True):
+        result = analyse(track, data, sid, read)
         for k, v in result.timings.items():
             stage[k] += v
         return result

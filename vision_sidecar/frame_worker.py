@@ -89,13 +89,14 @@ def init(settings: Settings) -> None:
     backend.classify([FaceJob("", np.zeros(backend.input_shape, np.float32))])
 
 
-def analyse_and_classify(sid: str, track: Any, data: bytes,
-                         want_crop: bool) -> Tuple[Any, Any, Any]:
-    """One frame's decode, face and model in this worker: (Analysis, probabilities over
-    LABELS, the session's updated TrackState)."""
+def analyse_and_classify(sid: str, track: Any, data: bytes, want_crop: bool,
+                         read: bool = True) -> Tuple[Any, Any, Any]:
+    """One frame's decode, face and, to `read` it, model in this worker: (Analysis,
+    probabilities over LABELS, the session's updated TrackState)."""
     from vision_sidecar.pipeline import analyse_frame, classify_analysis
 
-    analysis = analyse_frame(_worker["settings"], _worker["locator"], track, data, want_crop)
+    analysis = analyse_frame(_worker["settings"], _worker["locator"], track, data, want_crop,
+                             read)
     probs = classify_analysis(_worker["backend"], sid, analysis)
     if analysis.tensor is not None:  # read here; the model input need not travel back
         analysis.tensor = analysis.tensor[:0]
@@ -266,17 +267,17 @@ class WorkerPool:
             raise BusyError("no frame worker is running (one is being restarted); try again")
         return min(live, key=lambda w: len(w.pending))
 
-    async def run(self, sid: str, track: Any, data: bytes,
-                  want_crop: bool) -> Tuple[Any, Any, Any]:
-        """One frame through a worker: (Analysis, probabilities over LABELS, new TrackState);
-        raises what the worker's frame work raised."""
+    async def run(self, sid: str, track: Any, data: bytes, want_crop: bool,
+                  read: bool = True) -> Tuple[Any, Any, Any]:
+        """One frame through a worker: (Analysis, probabilities over LABELS, new TrackState;
+        the model runs only to `read` the face); raises what the worker's frame work raised."""
         worker = self._pick()
         self._job += 1
         job = self._job
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         worker.pending[job] = future
         worker.sent[job] = asyncio.get_running_loop().time()
-        worker.writer.write(pack((job, (sid, portable(track), data, want_crop))))
+        worker.writer.write(pack((job, (sid, portable(track), data, want_crop, read))))
         try:
             status, value = await future
         finally:

@@ -9,6 +9,17 @@ sessions was measured and dropped: it saved 0.04 ms of CPU per face (0.41 ms alo
 batches of 6) but cost every frame a second trip through the queue. Smoothing (a few
 microseconds, native) runs on the event loop, and the Redis write is coalesced across
 sessions. Frames of one session are processed one at a time, in order (the session lock).
+
+The expression model reads a session's face at most EMOTICAL_EXPRESSION_HZ times a second
+(`sessions.ReadingClock`; 5 by default, every second frame at 10 frames/s): a frame in between
+is decoded (straight to grey) and its face located (tracked) as every frame is, but neither
+cropped nor read, and it is answered at once with the session's smoothed state as it stands,
+the latest reading's age in `reading_age_s`. It adds nothing to the smoother (the next
+reading's step spans the whole time since the last one), to the session score or to the
+model's confidence; it is written to Redis as every frame is (the latest state at this
+frame's time), so the history, the chapters' frame counts and the face-present share keep
+their meaning. A frame without a face decays the state as before, and the next face is read
+at once.
 """
 
 from __future__ import annotations
@@ -63,6 +74,9 @@ class FrameResult:
     box: Optional[Box] = None
     #: A face, but no label confident enough (`dominant` is labels.UNCERTAIN).
     uncertain: bool = False
+    #: Seconds since the expression model last read this face (0: read in this frame; None:
+    #: no face).
+    reading_age_s: Optional[float] = None
 
     def to_json(self, seq: int) -> Dict[str, Any]:
         """The small per-frame reply the widget shows as a live indicator."""
@@ -73,24 +87,29 @@ class FrameResult:
             "valence": round(self.valence, 4), "arousal": round(self.arousal, 4),
             "score": round(self.score, 2), "ts": round(self.ts, 3), "stored": self.stored,
             "box": list(self.box) if self.box else None,
+            "reading_age_s": (None if self.reading_age_s is None
+                              else round(self.reading_age_s, 3)),
         }
 
 
 def analyse_frame(settings: Settings, locator: FaceLocator, track: TrackState, data: bytes,
-                  want_crop: bool) -> Analysis:
-    """Decode, find the shopper's face and build its model input (and, with `want_crop`, the
-    face as JPEG for a remote reader); updates `track`."""
+                  want_crop: bool, read: bool = True) -> Analysis:
+    """Decode, find the shopper's face and, when it is to be `read`, build its model input
+    (and, with `want_crop`, the face as JPEG for a remote reader); updates `track`. A frame
+    not to be read is decoded straight to grey, all the locator needs, even for a colour
+    model."""
     crop_spec = settings.expression.crop
     t0 = time.thread_time()
-    frame = decode_frame(data, settings.max_frame_bytes, settings.max_pixels, crop_spec.colour)
+    frame = decode_frame(data, settings.max_frame_bytes, settings.max_pixels,
+                         crop_spec.colour and read)
     t1 = time.thread_time()
     box = locator.locate(frame.gray, track)
     t2 = time.thread_time()
     tensor = None
-    if box is not None:
+    if box is not None and read:
         tensor = frame.face_input(np.array([box], dtype=np.int32), crop_spec)[0]
     crop = b""
-    if box is not None and want_crop:
+    if box is not None and read and want_crop:
         crop = face_crop_jpeg(frame.gray, box)
     t3 = time.thread_time()
     return Analysis(faces=track.faces if box is not None else 0, box=box, tensor=tensor,
@@ -139,26 +158,31 @@ class Pipeline:
         if self.remote is not None:
             self.remote.close()
 
-    def analyse(self, track: TrackState, data: bytes, sid: str = "") -> Analysis:
-        """Decode, find the shopper's face and build its model input (runs on a pool thread)."""
+    def analyse(self, track: TrackState, data: bytes, sid: str = "",
+                read: bool = True) -> Analysis:
+        """Decode, find the shopper's face and, to `read` it, build its model input (runs on a
+        pool thread)."""
         return analyse_frame(self.settings, self.locator, track, data,
-                             self.remote is not None and self.remote.wants(sid))
+                             read and self.remote is not None and self.remote.wants(sid), read)
 
-    def analyse_and_classify(self, sid: str, track: TrackState,
-                             data: bytes) -> Tuple[Analysis, np.ndarray]:
-        """`analyse`, then the expression of the face found (runs on a pool thread).
+    def analyse_and_classify(self, sid: str, track: TrackState, data: bytes,
+                             read: bool = True) -> Tuple[Analysis, np.ndarray]:
+        """`analyse`, then, to `read` it, the expression of the face found (runs on a pool
+        thread).
 
-        Returns the analysis and probabilities over LABELS (all zero without a face).
+        Returns the analysis and probabilities over LABELS (all zero without a face or a
+        reading).
         """
-        analysis = self.analyse(track, data, sid)
+        analysis = self.analyse(track, data, sid, read)
         return analysis, classify_analysis(self.backend, sid, analysis)
 
-    async def _analyse_in_pool(self, session: Session, data: bytes) -> Tuple[Analysis, np.ndarray]:
+    async def _analyse_in_pool(self, session: Session, data: bytes,
+                               read: bool) -> Tuple[Analysis, np.ndarray]:
         if self.workers is None:
             return await asyncio.get_running_loop().run_in_executor(
-                self.pool, self.analyse_and_classify, session.sid, session.track, data)
+                self.pool, self.analyse_and_classify, session.sid, session.track, data, read)
         analysis, probs, track = await self.workers.run(session.sid, session.track, data,
-                                                        self.remote is not None)
+                                                        self.remote is not None, read)
         session.track = track
         if analysis.crop and self.remote is not None and not self.remote.wants(session.sid):
             analysis.crop = b""
@@ -168,7 +192,8 @@ class Pipeline:
         """Run one frame of `session` through the pipeline and store the new state."""
         async with session.lock:
             ts = time.time() if ts is None else ts
-            analysis, probs = await self._analyse_in_pool(session, data)
+            read = session.reading.due(ts)
+            analysis, probs = await self._analyse_in_pool(session, data, read)
             if analysis.crop and analysis.tensor is not None and self.remote is not None:
                 remote = await self.remote.refine(FaceJob(session.sid, analysis.tensor,
                                                           analysis.crop))
@@ -177,9 +202,21 @@ class Pipeline:
             session.frames += 1
             if self.registry.find(session.sid) is not session:  # deleted meanwhile
                 session = self.registry.get(session.sid)
-            present = analysis.tensor is not None
-            out = self.registry.smooth(np.array([session.row]), probs[None],
-                                       np.array([ts]), np.array([present], dtype=np.uint8))[0]
+            present = analysis.box is not None
+            clock = session.reading
+            if present and not read and clock.read_ts is not None:
+                out = self.registry.current(session.row)  # no new evidence: the state stands
+            else:
+                # a reading, or a frame without a face (or of a session deleted and started
+                # again meanwhile, whose face has no reading yet: no evidence of it either)
+                read = read and present
+                out = self.registry.smooth(np.array([session.row]), probs[None],
+                                           np.array([ts]),
+                                           np.array([read], dtype=np.uint8))[0]
+                if read:
+                    clock.read(ts)
+                else:
+                    clock.lost()
             smoothed = self.registry.probs_of(session.row)
             state = dict(zip(LABELS, (float(p) for p in smoothed), strict=False))
             uncertain = present and float(smoothed.max()) < self.settings.uncertain_below
@@ -194,4 +231,5 @@ class Pipeline:
                                dominant=dominant, valence=float(out[OUT_VALENCE]),
                                arousal=float(out[OUT_AROUSAL]), score=float(out[OUT_SCORE]),
                                ts=ts, stored=stored, box=box,  # type: ignore[arg-type]
-                               uncertain=uncertain)
+                               uncertain=uncertain,
+                               reading_age_s=clock.age(ts) if present else None)

@@ -56,7 +56,8 @@ async def open_pipeline(settings: Settings, backend: Optional[ExpressionBackend]
     try:
         if processes:
             workers = await frame_worker.WorkerPool(settings, settings.workers).start()
-        registry = SessionRegistry(settings.max_fps, settings.tau_s, settings.tau_decay_s)
+        registry = SessionRegistry(settings.max_fps, settings.tau_s, settings.tau_decay_s,
+                                   reading_interval_s=settings.reading_interval_s)
         model = backend or make_backend(settings)
         pipeline = pipeline_class(settings, model, EmotionStore(client), registry, pool,
                                   workers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,10 @@ class Settings:
     model_dir: Path = DEFAULT_MODEL_DIR
     #: Frames processed per session and second; extra frames are dropped (latest wins).
     max_fps: float = 10.0
+    #: Readings of the expression model per session and second (`sessions.ReadingClock`):
+    #: frames in between are located and answered with the session's latest reading. 0, or
+    #: at least `max_fps`: every frame with a face is read.
+    expression_hz: float = 5.0
     #: Largest frame upload (bytes): the widget sends 320-px-wide JPEGs of 10-30 KB.
     max_frame_bytes: int = 512 * 1024
     #: Largest image accepted, in pixels (width × height), checked from the header before any
@@ -173,6 +178,13 @@ class Settings:
         return self.expression_temperature
 
     @property
+    def reading_interval_s(self) -> float:
+        """Seconds between two expression readings of one session; 0: every frame."""
+        if self.expression_hz <= 0 or self.expression_hz >= self.max_fps:
+            return 0.0
+        return 1.0 / self.expression_hz
+
+    @property
     def origins(self) -> Tuple[str, ...]:
         """The allowed page origins (the sidecar's own when none are configured)."""
         return self.allowed_origins or (f"http://127.0.0.1:{self.port}",
@@ -219,6 +231,9 @@ class Settings:
                                   " or ".join(f"`{name}`" for name in EXPRESSION_MODELS)),
             model_dir=read(env, "EMOTICAL_MODEL_DIR", d.model_dir, Path),
             max_fps=positive_float("EMOTICAL_MAX_FPS", d.max_fps),
+            expression_hz=read(env, "EMOTICAL_EXPRESSION_HZ", d.expression_hz, float,
+                               lambda v: math.isfinite(v) and v >= 0,
+                               "readings per second, a number >= 0 (0: every frame)"),
             max_frame_bytes=positive_int("EMOTICAL_MAX_FRAME_BYTES", d.max_frame_bytes),
             max_pixels=positive_int("EMOTICAL_MAX_PIXELS", d.max_pixels),
             face_detector=read(env, "EMOTICAL_FACE_DETECTOR", d.face_detector, str.strip,
