@@ -28,6 +28,7 @@ from vision_eval.dataset import ROOT, Item, as_frame, load_bgr, moving_frames, r
 from vision_sidecar.decode import DecodedFrame, decode_frame
 from vision_sidecar.expression.local import LocalOnnxBackend, class_matrix
 from vision_sidecar.faces import Box, FaceDetector, FaceLocator, TrackState, make_detector
+from vision_sidecar.sessions import ReadingClock
 from vision_sidecar.settings import DEFAULT_MODEL_DIR, EXPRESSION_MODELS, FaceCrop, Settings
 
 RESULTS = ROOT / "results"
@@ -84,6 +85,8 @@ def detectors(model_dir: Path) -> Dict[str, Detector]:
 #: Frames per face in the tracking check, and the detection cadences compared.
 TRACK_FRAMES = 20
 TRACK_EVERY = (1, 5)
+#: The widget's frame rate: the tracking frames' times, for the expression rate.
+TRACK_FPS = 10.0
 
 
 @dataclass
@@ -100,29 +103,42 @@ class Tracked(Tally):
 
     frames: int = 0
     locate_s: float = 0.0
+    #: Frames the model read (the others took the latest reading).
+    reads: int = 0
 
 
-def tracking(items: List[Item], detector: FaceDetector, model: Model, every: int) -> Tracked:
-    """Each labelled face as TRACK_FRAMES moving widget frames through the sidecar's locator
-    (detection every `every` frames, template tracking in between): frames with a face, top-1
-    over all frames, CPU time of the locator."""
+def tracking(items: List[Item], detector: FaceDetector, model: Model, every: int,
+             reading_hz: float = 0.0) -> Tracked:
+    """Each labelled face as TRACK_FRAMES moving widget frames (TRACK_FPS apart) through the
+    sidecar's locator (detection every `every` frames, template tracking in between), the model
+    reading the face at most `reading_hz` times a second as the sidecar's `ReadingClock` lets
+    it (0: every frame; a frame in between answers with the latest reading): frames with a
+    face, top-1 over all frames, frames read, CPU time of the locator."""
     locator = FaceLocator(detect_every=every, detector=detector)
     out = Tracked()
     colour = any(crop.colour for crop in model.crops)
+    interval = 1 / reading_hz if 0 < reading_hz < TRACK_FPS else 0.0
     for k, item in enumerate(tqdm([i for i in items if i.label], leave=False,
-                                  desc=f"track {detector.name} every {every}")):
+                                  desc=f"track {detector.name} every {every}, {reading_hz:g} Hz")):
         state = TrackState()
+        clock = ReadingClock(interval, 0.5 / TRACK_FPS if interval else 0.0)
+        probs = np.zeros(len(LABELS))
         truth = LABELS.index(item.label)
-        for data in moving_frames(load_bgr(item), TRACK_FRAMES, phase=float(k)):
+        for i, data in enumerate(moving_frames(load_bgr(item), TRACK_FRAMES, phase=float(k))):
+            ts = i / TRACK_FPS
             frames = Frames.decode(data, colour)
             t0 = time.thread_time()
             box = locator.locate(frames.gray.gray, state)
             out.locate_s += time.thread_time() - t0
             out.frames += 1
             if box is None:
+                clock.lost()
                 continue
             out.found += 1
-            probs = model.run(*frames.inputs(box, model.crops))
+            if clock.due(ts):
+                probs = model.run(*frames.inputs(box, model.crops))
+                clock.read(ts)
+                out.reads += 1
             out.right += int(np.argmax(probs)) == truth
     return out
 
@@ -329,7 +345,7 @@ def calibration_lines(results: Dict[Tuple[str, str], Dict[str, Scores]],
 
 def report(results: Dict[Tuple[str, str], Dict[str, Scores]], det_ms: Dict[str, float],
            items: List[Item], out: Path,
-           tracked: Optional[Dict[Tuple[str, int], Tracked]] = None) -> str:
+           tracked: Optional[Dict[Tuple[str, int, float], Tracked]] = None) -> str:
     """The markdown report."""
     labelled = Counter(i.label for i in items if i.label)
     subjects = {i.subject for i in items if i.label}
@@ -363,11 +379,13 @@ def report(results: Dict[Tuple[str, str], Dict[str, Scores]], det_ms: Dict[str, 
     lines += calibration_lines(results, Settings.from_env())
     if tracked:
         lines += ["", f"## Tracking (each labelled face as {TRACK_FRAMES} moving widget frames, "
-                  f"{Settings().expression_model}, the sidecar's model)", "",
-                  "| detector | detection every | frames with a face | top-1 over frames | "
-                  "locator CPU ms/frame |", "|---|---|---|---|---|"]
-        for (det, every), t in tracked.items():
-            lines.append(f"| {det} | {every} | {_pct(t.found, t.frames)} | "
+                  f"{Settings().expression_model}, the sidecar's model, {TRACK_FPS:g} frames/s)",
+                  "", "| detector | detection every | expression readings/s | frames with a face | "
+                  "frames read by the model | top-1 over frames | locator CPU ms/frame |",
+                  "|---|---|---|---|---|---|---|"]
+        for (det, every, hz), t in tracked.items():
+            lines.append(f"| {det} | {every} | {f'{hz:g}' if hz else 'every frame'} | "
+                         f"{_pct(t.found, t.frames)} | {_pct(t.reads, t.found)} | "
                          f"{_pct(t.right, t.frames)} | {1000 * t.locate_s / max(1, t.frames):.2f} |")
     lines += ["", "Confusion matrices: " + ", ".join(
         f"[{d} × {m}](vision-eval-{d}-{m}.png)" for d, m in results), ""]
@@ -395,9 +413,16 @@ def main() -> None:
             results[(det_name, mod_name)] = parts
             confusion_png(parts["all"], f"{det_name} x {mod_name} (rows: truth)",
                           args.out / f"vision-eval-{det_name}-{mod_name}.png")
-    tracked = {(name, every): tracking(items, make_detector(name, args.model_dir),
-                                       model_set[Settings().expression_model], every)
+    sidecar = Settings.from_env()
+    model = model_set[sidecar.expression_model]
+    tracked = {(name, every, 0.0): tracking(items, make_detector(name, args.model_dir), model,
+                                            every)
                for name in ("haar", "blazeface") for every in TRACK_EVERY}
+    # as the sidecar runs: BlazeFace every EMOTICAL_DETECT_EVERY frames, EMOTICAL_EXPRESSION_HZ
+    if sidecar.expression_hz:
+        tracked[("blazeface", sidecar.detect_every, sidecar.expression_hz)] = tracking(
+            items, make_detector("blazeface", args.model_dir), model, sidecar.detect_every,
+            sidecar.expression_hz)
     print(report(results, det_ms, items, args.out, tracked))
 
 
