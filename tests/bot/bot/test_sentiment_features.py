@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -88,19 +85,9 @@ def test_component_adds_token_and_sentence_features_of_the_text() -> None:
     assert sentence.features[0, 0] < 0, "'not a fan' reads negative"
 
 
-def test_diet_trains_and_parses_with_the_features(tmp_path: Path) -> None:
+def test_diet_trains_and_parses_with_the_features(tiny_model) -> None:
     """The component fits Rasa's graph: DIET trains on its features, parsing runs it."""
-    from rasa.core.agent import Agent
-    from rasa.core.channels import UserMessage
-    from rasa.model_training import train_nlu
-
-    (tmp_path / "config.yml").write_text(CONFIG)
-    (tmp_path / "nlu.yml").write_text(NLU)
-    model = train_nlu(config=str(tmp_path / "config.yml"), nlu_data=str(tmp_path / "nlu.yml"),
-                      output=str(tmp_path / "models"), fixed_model_name="tiny")
-    assert model, "rasa train_nlu produced no model"
-    processor = Agent.load(model).processor
-    nodes = processor.model_metadata.predict_schema.nodes
+    model = tiny_model(CONFIG, NLU)
+    nodes = model.processor.model_metadata.predict_schema.nodes
     assert any(n.uses.__name__ == "SentimentFeaturizer" for n in nodes.values())
-    parsed = asyncio.run(processor.parse_message(UserMessage("not a fan")))
-    assert parsed["intent"]["name"] in {"express_like", "express_dislike"}
+    assert model.parse("not a fan")["intent"]["name"] in {"express_like", "express_dislike"}
