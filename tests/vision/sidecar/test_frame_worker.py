@@ -8,14 +8,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import pickle
 import signal
+from concurrent.futures import Future
 
+import numpy as np
 import pytest
 
 from emotical_shared import redis_schema as schema
 from vision_sidecar import frame_worker, samples
 from vision_sidecar.errors import BusyError, UnsupportedMediaError
 from vision_sidecar.faces import TrackState
+from vision_sidecar.pipeline import Analysis
 from vision_sidecar.resources import open_pipeline
 from vision_sidecar.settings import Settings
 
@@ -150,3 +154,39 @@ def test_an_error_that_cannot_travel_comes_back_as_its_text(monkeypatch):
     job, status, exc = __import__("pickle").loads(frame_worker.answer(7, ())[4:])
     assert (job, status) == (7, "error")
     assert isinstance(exc, RuntimeError) and str(exc) == "UnpicklableError: the kernel said no"
+
+
+def test_the_wire_form_carries_every_field_of_the_track_and_the_analysis():
+    """What travels between the loop and a worker is plain values (no class or NumPy array is
+    pickled), and it gives back every field of the track, the analysis and the probabilities;
+    a TrackState or Analysis field added later fails here until the wire form carries it."""
+    assert {f.name for f in dataclasses.fields(TrackState)} == {
+        "box", "template", "template_scale", "since_detect", "search_countdown", "misses",
+        "search", "faces"}
+    assert {f.name for f in dataclasses.fields(Analysis)} == {
+        "faces", "box", "tensor", "scale", "timings", "crop"}
+    frame_worker.init(Settings.from_env({}))
+    track = TrackState()
+    for i, read in enumerate([True, False, True]):  # detection, then the template tracker
+        analysis, probs, track = frame_worker.analyse_and_classify(
+            "s-wire", track, samples.jpeg(samples.webcam_frame(dx=5 * i)), False, read)
+    assert track.template is not None and track.since_detect == 2 and analysis.box is not None
+    track.search = Future()  # a background search stays in the sidecar
+    wire = pickle.dumps(frame_worker.reply_to_wire(analysis, probs, track))
+    assert b"numpy" not in wire and b"vision_sidecar" not in wire
+    got, got_probs, got_track = frame_worker.reply_from_wire(pickle.loads(wire))
+    assert got_track.search is None
+    assert got_track.template.dtype == np.uint8 and got_track.template.flags.writeable
+    assert np.array_equal(got_track.template, track.template)
+    for name in ("box", "template_scale", "since_detect", "search_countdown", "misses", "faces"):
+        assert getattr(got_track, name) == getattr(track, name), name
+    for name in ("faces", "box", "scale", "timings", "crop"):
+        assert getattr(got, name) == getattr(analysis, name), name
+    assert got.tensor is not None and got.tensor.size == 0  # read: the model input stays there
+    assert got_probs.dtype == np.float64 and np.array_equal(got_probs, probs)
+    assert probs.sum() == pytest.approx(1.0)
+    unread, _, _ = frame_worker.reply_from_wire(frame_worker.reply_to_wire(
+        dataclasses.replace(analysis, tensor=None), probs * 0, TrackState()))
+    assert unread.tensor is None
+    fresh = frame_worker.track_from_wire(frame_worker.track_to_wire(TrackState()))
+    assert fresh.template is None and fresh.box is None
