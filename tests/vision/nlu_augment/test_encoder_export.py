@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from nlu_augment.encoder_export import CHECK_SENTENCES, main, up_to_date
+from nlu_augment.encoder_export import CHECK_SENTENCES, main, up_to_date, weights_sha256
 
 
 def test_export_writes_a_graph_that_pools_to_sentence_transformers(tmp_path: Path,
@@ -45,3 +46,23 @@ def test_a_folder_without_the_stamp_is_not_up_to_date(tmp_path: Path) -> None:
     """An export cut short writes its stamp last, so the next setup redoes it."""
     (tmp_path / "model.onnx").write_bytes(b"partial")
     assert not up_to_date(tmp_path)
+
+
+def test_the_weights_hash_is_memoised_by_path_size_and_mtime(tmp_path: Path) -> None:
+    """`make setup` checks the export before every target: the 90 MB are hashed once."""
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"first weights")
+    memo = tmp_path / "memo.json"
+    first = weights_sha256(weights, memo)
+    assert first == hashlib.sha256(b"first weights").hexdigest()
+
+    # the memo is what answers while the file is unchanged (a planted digest comes back) ...
+    planted = {**json.loads(memo.read_text()), "sha256": "planted"}
+    memo.write_text(json.dumps(planted))
+    assert weights_sha256(weights, memo) == "planted"
+    # ... and the file is hashed again once its size or mtime moves, or the memo is broken
+    weights.write_bytes(b"other weights, longer")
+    assert weights_sha256(weights, memo) == hashlib.sha256(b"other weights, longer").hexdigest()
+    memo.write_text("{not json")
+    assert weights_sha256(weights, memo) == hashlib.sha256(b"other weights, longer").hexdigest()
+    assert weights_sha256(weights) == hashlib.sha256(b"other weights, longer").hexdigest()
