@@ -8,7 +8,10 @@ stops, from real output of the rewrite and synonym generators:
   ``let``, ``make``, ``have`` take a bare infinitive ("help me see"); their synonyms mostly need
   "to" ("assist me to see") or a noun ("assist me with").
 * ``particle``: the verb of a phrasal verb was swapped ("pick up" -> "choose up", "check out"
-  -> "control out"): the particle belongs to the verb it came with.
+  -> "control out"), or its particle was ("hold off" -> "hold away", "hold forth"): the
+  particle belongs to the verb it came with.
+* ``article``: "a" now stands before a vowel or "an" before a consonant ("have a great day"
+  -> "have a amazing day").
 * ``agreement``: a noun of the other number was put after a cue that fixes the number ("what
   are the details" -> "what are the information", "these clothes" -> "these clothing").
 * ``repeat``: the rewrite says a phrase twice that the source said once ("show me something
@@ -24,7 +27,7 @@ import itertools
 import re
 from typing import Optional, Sequence
 
-RULES = ("bare_infinitive", "particle", "agreement", "repeat", "tail")
+RULES = ("bare_infinitive", "particle", "article", "agreement", "repeat", "tail")
 
 BARE_INFINITIVE_VERBS = frozenset(["help", "let", "make", "have", "watch", "see", "hear"])
 OBJECT_PRONOUNS = frozenset(["me", "us", "him", "her", "them", "you", "it"])
@@ -34,6 +37,9 @@ NOT_A_VERB = frozenset([
     "now", "again", "here", "there", "and", "or", "this", "that", "my", "your",
 ])
 PARTICLES = frozenset(["up", "out", "off", "down", "away", "back", "over", "around", "through"])
+#: Spellings whose first sound is not what their first letter says ("a useful", "an hour").
+CONSONANT_SOUND_STARTS = ("one", "once", "uni", "use", "usu", "eu", "ur")
+VOWEL_SOUND_STARTS = ("hour", "honest", "honour", "honor", "heir")
 MASS_NOUNS = frozenset([
     "information", "info", "data", "clothing", "feedback", "advice", "stuff", "jewelry",
     "jewellery", "luggage", "footwear", "equipment", "furniture", "merchandise",
@@ -76,8 +82,28 @@ def _bare_infinitive(src: Sequence[str], cand: Sequence[str], span: tuple[int, i
 
 
 def _particle(src: Sequence[str], span: tuple[int, int, int, int]) -> bool:
-    i1, i2, _, _ = span
-    return i2 - i1 == 1 and i2 < len(src) and src[i2] in PARTICLES
+    i1, i2, j1, j2 = span
+    verb_swapped = i2 - i1 == 1 and i2 < len(src) and src[i2] in PARTICLES
+    # one word for one word: a chat phrase swapped whole ("what's up") is not a phrasal verb
+    particle_swapped = i2 - i1 == 1 == j2 - j1 and i1 > 0 and src[i1] in PARTICLES
+    return verb_swapped or particle_swapped
+
+
+def _article_mismatches(ws: Sequence[str]) -> set[tuple[str, str]]:
+    """("a", word) / ("an", word) pairs whose article does not fit the word's first sound."""
+    bad = set()
+    for art, word in itertools.pairwise(ws):
+        if art not in ("a", "an") or not word[:1].isalpha():
+            continue
+        vowel = word[0] in "aeiou" and not word.startswith(CONSONANT_SOUND_STARTS)
+        vowel = vowel or word.startswith(VOWEL_SOUND_STARTS)
+        if vowel == (art == "a"):
+            bad.add((art, word))
+    return bad
+
+
+def _article(src: Sequence[str], cand: Sequence[str]) -> bool:
+    return bool(_article_mismatches(cand) - _article_mismatches(src))
 
 
 def _agreement(src: Sequence[str], cand: Sequence[str], span: tuple[int, int, int, int]) -> bool:
@@ -134,6 +160,8 @@ def problem(source: str, candidate: str) -> Optional[str]:
         return "bare_infinitive"
     if any(_particle(src, s) for s in spans):
         return "particle"
+    if _article(src, cand):
+        return "article"
     if any(_agreement(src, cand, s) for s in spans):
         return "agreement"
     if _repeat(src, cand):

@@ -44,6 +44,12 @@ POLITE_PREFIXES = ("please ", "could you please ", "would you ")
 POLITE_SUFFIXES = (" please", " if possible")  # each only where grammar.tail_fits
 
 _TRAIL = re.compile(r"[\s?!.,]+$")
+# A farewell that starts like a command ("take care, bye") is not a request to make polite.
+_SIGN_OFF = re.compile(r"\b(?:bye|goodbye|take care|cya|ciao|see ya|see you)\b")
+# A pronoun's contracted verb cannot end a clause: "as it is" -> "as it's", "yes i have" ->
+# "yes i've". Contractions of "not" can ("no, i don't").
+_WEAK_CONTRACTION = re.compile(r"'(?:s|re|m|ve|ll|d)$")
+_NOT_AT_CLAUSE_END = r"(?!\s*(?:[,.!?;:]|$))"
 
 
 def _split_frame(text: str, frames: tuple[str, ...]) -> tuple[str, str] | None:
@@ -90,7 +96,7 @@ def politeness(text: str, rng: random.Random, limit: int = 2) -> list[str]:
         return []
     imperative = words[0] in IMPERATIVE_VERBS
     request = _split_frame(text, OBJECT_FRAMES + VERB_FRAMES) is not None
-    if not (imperative or request) or "please" in words:
+    if not (imperative or request) or "please" in words or _SIGN_OFF.search(low):
         return []
     bare = _TRAIL.sub("", text)
     if bare[:1].isupper() and not bare[:2].isupper():
@@ -127,7 +133,9 @@ def _cased(match: re.Match[str], new: str) -> str:
 
 def _replace_all(text: str, pairs: list[tuple[str, str]]) -> str:
     for old, new in pairs:
-        pattern = re.compile(r"(?<![\w'])" + re.escape(old) + r"(?![\w'])", re.IGNORECASE)
+        end = _NOT_AT_CLAUSE_END if _WEAK_CONTRACTION.search(new) else ""
+        pattern = re.compile(r"(?<![\w'])" + re.escape(old) + r"(?![\w'])" + end,
+                             re.IGNORECASE)
         text = pattern.sub(functools.partial(_cased, new=new), text)
     return text
 

@@ -18,6 +18,11 @@ from nlu_augment.sentiment import BotSentiment, bot_python, sentiment_problem
 BAD_REWRITES = [
     ("help me see your watches", "assist me see your watches", "bare_infinitive"),
     ("pick up my order", "choose up my order", "particle"),
+    ("let's hold off", "let's hold away", "particle"),
+    ("hold off for now", "hold forth for now", "particle"),
+    ("have a great day", "have a amazing day", "article"),
+    ("have a lovely weekend", "have a awesome weekend", "article"),
+    ("i want an umbrella", "i want a umbrella", "article"),
     ("what are the details of this item", "what are the information of this item", "agreement"),
     ("show me something similar that I'd like", "i'd like anything similar that I'd like",
      "repeat"),
@@ -31,6 +36,10 @@ GOOD_REWRITES = [
     ("i'd like red shoes", "i'd like red shoes if possible"),
     ("show me red shoes", "show me red shoes please"),
     ("i want suede boots", "do you have suede boots?"),
+    ("have a great day", "have a nice day"),
+    ("i want a bag", "i want a useful bag"),
+    ("it took a day", "it took an hour"),
+    ("hey, what's up", "hey, how are you"),
 ]
 
 
@@ -50,6 +59,22 @@ def test_politeness_glues_no_if_you_can_onto_a_command() -> None:
             for out in rewrites.politeness(text, random.Random(seed), limit=10):
                 assert not out.endswith("if you can"), out
                 assert grammar.problem(text, out) is None, out
+
+
+def test_no_politeness_on_a_farewell_that_starts_like_a_command() -> None:
+    # seen in data/nlu/augmented.yml: "take care, bye" -> "could you please take care, bye?"
+    for seed in range(30):
+        for text in ("take care, bye", "take care now, see ya"):
+            assert rewrites.politeness(text, random.Random(seed), limit=10) == []
+    assert rewrites.politeness("take a look at this bag", random.Random(0), limit=10)
+
+
+def test_no_contracted_pronoun_verb_at_the_end_of_a_clause() -> None:
+    # seen in data/nlu/augmented.yml: "keep it as it is" -> "keep it as it's"
+    assert rewrites.contractions("keep it as it is", random.Random(0)) == []
+    assert rewrites.contractions("yes i have, it is fine", random.Random(0)) == [
+        "yes i have, it's fine"]
+    assert rewrites.contractions("it is as it is.", random.Random(0)) == ["it's as it is."]
 
 
 def test_a_complaint_does_not_become_praise() -> None:
