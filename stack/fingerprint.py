@@ -21,6 +21,7 @@ MODEL_INPUTS = (
     "bot/sentiment.py",
     "bot/sentiment_features.py",
     "bot/sentence_features.py",
+    "bot/intent_classifier.py",
     "bot/action_validation.py",
     "requirements/bot.lock",
     "var/models/sentence-encoder/stamp",
