@@ -8,7 +8,7 @@ from aiohttp import web
 
 from emotical_shared.tokens import SecretError, signer_from_env
 from vision_sidecar.app import make_app
-from vision_sidecar.runtime import configure_process
+from vision_sidecar.runtime import configure_process, new_event_loop
 from vision_sidecar.settings import Settings, SettingsError
 
 
@@ -22,7 +22,7 @@ def main() -> int:
         return 2
     configure_process(settings)
     web.run_app(make_app(settings, signer=signer), host=settings.host, port=settings.port,
-                print=lambda *_: None, access_log=None)
+                print=lambda *_: None, access_log=None, loop=new_event_loop(settings))
     return 0
 
 

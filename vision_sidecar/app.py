@@ -49,7 +49,8 @@ def _pipeline_ctx(settings: Settings, backend: Optional[ExpressionBackend]) -> C
             janitor = asyncio.get_running_loop().create_task(_evict_idle(pipeline.registry))
             event(log, logging.INFO, "sidecar_ready", host=settings.host, port=settings.port,
                   backend=pipeline.backend.name, native=IMPLEMENTATION,
-                  workers=settings.workers)
+                  workers=settings.workers,
+                  loop=type(asyncio.get_running_loop()).__module__.split(".")[0])
             try:
                 yield
             finally:

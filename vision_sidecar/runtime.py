@@ -6,6 +6,7 @@ their `main`; the application factory and the pipeline never change process stat
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import cv2
@@ -21,3 +22,13 @@ def configure_process(settings: Settings) -> None:
     # GIL-free calls: switching every 1 ms instead of 5 ms keeps it from waiting.
     sys.setswitchinterval(settings.switch_interval_s)
     logs.configure(settings.log_level)
+
+
+def new_event_loop(settings: Settings) -> asyncio.AbstractEventLoop:
+    """A new event loop of the configured kind (`Settings.event_loop`): uvloop's, whose
+    sockets, transports and timers are in C, or the standard library's."""
+    if settings.event_loop == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()

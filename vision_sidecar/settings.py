@@ -73,6 +73,7 @@ def _valid_origins(origins: Tuple[str, ...]) -> bool:
 #: Addresses only this machine reaches. Listening anywhere else needs an operator-provided
 #: EMOTICAL_SECRET, not one a first start happened to write into var/secret.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+EVENT_LOOPS = ("uvloop", "asyncio")
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,9 @@ class Settings:
     sessions_per_minute: int = 30
     #: Python's thread switch interval (seconds) in the sidecar: see runtime.py.
     switch_interval_s: float = 0.001
+    #: The sidecar's event loop: `uvloop` (libuv's; less CPU per frame on the loop) or
+    #: `asyncio` (the standard library's).
+    event_loop: str = "uvloop"
     aws_region: str = "eu-west-1"
     log_level: str = "INFO"
     #: Product catalog folder of the shop page (the bot's actions read the same variable).
@@ -250,6 +254,8 @@ class Settings:
             tau_s=positive_float("EMOTICAL_SMOOTHING_TAU_S", d.tau_s),
             tau_decay_s=positive_float("EMOTICAL_DECAY_TAU_S", d.tau_decay_s),
             switch_interval_s=positive_float("EMOTICAL_SWITCH_INTERVAL_S", d.switch_interval_s),
+            event_loop=read(env, "EMOTICAL_EVENT_LOOP", d.event_loop, str.strip,
+                            lambda v: v in EVENT_LOOPS, "`uvloop` or `asyncio`"),
             rekognition_per_minute=read(env, "EMOTICAL_REKOGNITION_PER_MINUTE",
                                         d.rekognition_per_minute, int, non_negative,
                                         "an integer >= 0"),

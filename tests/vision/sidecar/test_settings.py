@@ -18,7 +18,7 @@ def test_settings_error_is_the_shared_class():
     ("name", "value"),
     [("EMOTICAL_SIDECAR_PORT", "eighty"), ("REDIS_URL", "localhost:6379"),
      ("EMOTICAL_MAX_FPS", "0"), ("EMOTICAL_RASA_URL", "127.0.0.1:5005"),
-     ("EMOTICAL_EXPRESSION_BACKEND", "magic")],
+     ("EMOTICAL_EXPRESSION_BACKEND", "magic"), ("EMOTICAL_EVENT_LOOP", "tokio")],
 )
 def test_a_bad_value_names_the_variable(name, value):
     with pytest.raises(SettingsError, match=name):
@@ -86,3 +86,22 @@ def test_the_sidecar_does_not_start_with_an_unknown_expression_model():
     assert done.returncode == 2, done.stderr
     assert ("vision sidecar: EMOTICAL_EXPRESSION_MODEL='facex' is not valid: expected "
             "`fer-mini-xception` or `face-api`") in done.stderr
+
+
+def test_the_event_loop_is_uvloop_unless_asyncio_is_asked_for():
+    import asyncio
+
+    import uvloop
+
+    from vision_sidecar.runtime import new_event_loop
+
+    assert Settings.from_env({}).event_loop == "uvloop"
+    default = new_event_loop(Settings.from_env({}))
+    plain = new_event_loop(Settings.from_env({"EMOTICAL_EVENT_LOOP": " asyncio "}))
+    try:
+        assert isinstance(default, uvloop.Loop)
+        assert isinstance(plain, asyncio.AbstractEventLoop) and not isinstance(plain, uvloop.Loop)
+        assert default.run_until_complete(asyncio.sleep(0, "ran")) == "ran"
+    finally:
+        default.close()
+        plain.close()
